@@ -1,0 +1,44 @@
+"""The root typer app: global options and one sub-app per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from synapse_sdk.cli import auth, dataset, local, plugin
+from synapse_sdk.cli.errors import state
+
+app = typer.Typer(
+    name='synapse',
+    help='Synapse plugin SDK: create, run, test and publish plugins; run the local backend.',
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(plugin.app, name='plugin')
+app.add_typer(local.app, name='local')
+app.add_typer(dataset.app, name='dataset')
+auth.register(app)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from synapse_sdk import __version__
+
+        typer.echo(f'synapse-sdk {__version__}')
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, '--version', callback=_version_callback, is_eager=True, help='Print the version and exit.'
+    ),
+    debug: bool = typer.Option(False, '--debug', help='Show full tracebacks on errors.'),
+) -> None:
+    """Synapse plugin SDK."""
+    state.debug = debug
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
