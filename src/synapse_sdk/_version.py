@@ -1,8 +1,3 @@
-"""The package version, read from the installed metadata."""
+"""The package version (single source: pyproject reads it from here)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version('synapse-sdk')
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = '0.0.0+unknown'
+__version__ = '0.1.0'
