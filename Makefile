@@ -29,7 +29,8 @@ test: lint
 	$(BIN)/python -m pytest
 
 demo: install
-	$(BIN)/python examples/demo.py
+	$(BIN)/synapse plugin run greet --path examples/hello-plugin --params '{"name": "Synapse"}'
+	$(BIN)/synapse plugin run count --path examples/hello-plugin
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

@@ -1,0 +1,1 @@
+"""Built-in action families. Import each from its own module; nothing here loads eagerly."""
