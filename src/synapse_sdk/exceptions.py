@@ -18,7 +18,7 @@ Every error the SDK raises on purpose is a :class:`SynapseError`::
         ActionNotFoundError(+LookupError)
         ActionDefinitionError(+TypeError)         a malformed action class or function
         ExecutionError
-        StepError
+        StepError(+RuntimeError)
         RollbackError
         SchemaIncompatibleError                   pipeline neighbours that do not fit
         PreProcessorError(+RuntimeError)
@@ -167,6 +167,9 @@ def _detail_text(detail: Any) -> str:
 class PluginError(SynapseError):
     """A plugin could not be defined, found or run; carries ``message`` and ``details``."""
 
+    #: whether a step workflow wraps this error in StepError (lifecycle errors reach callers as is)
+    wrap_in_step_error: bool = True
+
     def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
         self.message = message
         self.details: dict[str, Any] = dict(details or {})
@@ -196,7 +199,7 @@ class ExecutionError(PluginError):
     """An action raised an unexpected exception; the original is on ``__cause__``."""
 
 
-class StepError(PluginError):
+class StepError(PluginError, RuntimeError):
     """A workflow step failed; the original exception is on ``__cause__``."""
 
     def __init__(self, message: str, details: dict[str, Any] | None = None, *, step: str | None = None) -> None:
@@ -213,7 +216,23 @@ class SchemaIncompatibleError(PluginError):
 
 
 class PreProcessorError(PluginError, RuntimeError):
-    """A pre-processor could not be deployed or called."""
+    """A pre-processor could not be deployed or called; ``phase``, ``error_type`` and ``status`` say how."""
+
+    wrap_in_step_error = False
+
+    def __init__(
+        self,
+        message: str,
+        details: dict[str, Any] | None = None,
+        *,
+        phase: str | None = None,
+        error_type: str | None = None,
+        status: str | None = None,
+    ) -> None:
+        super().__init__(message, details)
+        self.phase = phase
+        self.error_type = error_type
+        self.status = status
 
 
 # --------------------------------------------------------------------------- executors

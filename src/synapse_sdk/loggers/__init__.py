@@ -6,11 +6,14 @@ Every logger shares :class:`BaseLogger`'s bookkeeping and differs only in where 
 from synapse_sdk.loggers._base import BaseLogger, LogEntry, ProgressRecord
 from synapse_sdk.loggers._console import ConsoleLogger
 from synapse_sdk.loggers._file import JsonLinesLogger
+from synapse_sdk.loggers._job import BackendLogger, JobLogger
 from synapse_sdk.loggers._memory import MemoryLogger, NoOpLogger
 
 __all__ = [
+    'BackendLogger',
     'BaseLogger',
     'ConsoleLogger',
+    'JobLogger',
     'JsonLinesLogger',
     'LogEntry',
     'MemoryLogger',

@@ -90,9 +90,10 @@ class ConsoleLogger(BaseLogger):
         if not done and now - self._last_progress.get(step, -1e9) < self.progress_interval:
             return
         self._last_progress[step] = now
-        name = '' if step == '__default__' else f'{step}: '
+        name = '' if step == '__default__' else f'[{step}] '
         self._print(
-            f'{name}{record.current}/{record.total} ({record.percent:.1f}%) ETA {format_eta(record.eta_seconds)}',
+            f'{name}Progress: {record.percent:.1f}% ({record.current}/{record.total}) '
+            f'ETA {format_eta(record.eta_seconds)}',
             'cyan',
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ['add_secret', 'redact']
+__all__ = ['add_secret', 'redact', 'sanitize_urls']
 
 _MASK = '***'
 _known_secrets: set[str] = set()
@@ -42,3 +42,11 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         else:
             text = pattern.sub(lambda m: f'{m.group(1)}{_MASK}', text)
     return text
+
+
+_URL = re.compile(r'(?i)\b([a-z][a-z0-9+.\-]*://)(?:[^/\s@]*@)?([^\s?#\'"]*)(?:\?[^\s#\'"]*)?')
+
+
+def sanitize_urls(text: str) -> str:
+    """Drop userinfo and query strings from every URL in ``text``, then :func:`redact` it."""
+    return redact(_URL.sub(lambda m: f'{m.group(1)}{m.group(2)}', text))

@@ -102,7 +102,7 @@ def test_console_logger_prints_messages_progress_with_eta_and_hides_debug():
     logger.finish()
     lines = stream.getvalue().splitlines()
     assert lines[0] == 'Hello'
-    assert lines[1].startswith('download: 5/10 (50.0%) ETA ')
+    assert lines[1].startswith('[download] Progress: 50.0% (5/10) ETA ')
     assert len(lines) == 2
     assert '\x1b[' not in stream.getvalue()  # no colour when not a terminal
 

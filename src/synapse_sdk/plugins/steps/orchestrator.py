@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from synapse_sdk.exceptions import StepError
+from synapse_sdk.exceptions import PluginError, StepError
 from synapse_sdk.plugins.steps.base import BaseStep, StepResult
 from synapse_sdk.plugins.steps.context import BaseStepContext
 from synapse_sdk.plugins.steps.registry import StepRegistry
@@ -50,6 +50,8 @@ class Orchestrator(Generic[C]):
             self.executed.append((step, failed))
             self.context.step_results.append(failed)
             self._rollback()
+            if isinstance(exc, PluginError) and not exc.wrap_in_step_error:
+                raise
             message = redact(str(exc)) or type(exc).__name__
             raise StepError(f"Step '{step.name}' failed: {message}", step=step.name) from exc
         if not isinstance(result, StepResult):

@@ -1,0 +1,90 @@
+"""ToTask params, result and enums."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+
+class ToTaskMethod(StrEnum):
+    """Where annotations come from."""
+
+    FILE = 'file'  #: a JSON file of the task's data unit
+    INFERENCE = 'inference'  #: a pre-processor served by Ray Serve
+
+
+class TaskProcessStatus(StrEnum):
+    """Outcome of one task."""
+
+    SUCCESS = 'success'
+    FAILED = 'failed'
+    SKIPPED = 'skipped'  #: already annotated by an earlier run of the same job (resume)
+
+
+class ToTaskParams(BaseModel):
+    """Params of the to_task action."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    name: str = Field(min_length=1, description='Job name (no whitespace)')
+    description: str | None = None
+    project: int = Field(description='Project id')
+    agent: int = Field(description='Agent id')
+    task_filters: dict[str, Any] = Field(default_factory=dict, description='Task query filters')
+    method: ToTaskMethod = ToTaskMethod.FILE
+    target_specification_name: str | None = Field(
+        default=None, validate_default=True, description='File specification holding the annotation JSON (file)'
+    )
+    pre_processor: int | None = Field(default=None, validate_default=True, description='Pre-processor release id')
+    model: int | None = Field(default=None, validate_default=True, description='Model id (inference)')
+    pre_processor_params: dict[str, Any] = Field(default_factory=dict)
+    batch_size: int = Field(default=1, ge=1)
+    schema_name: Literal['dm_schema_v1', 'any'] = Field(default='dm_schema_v1', alias='schema')
+    concurrency: int = Field(default=16, ge=1, le=256, description='Tasks processed at once')
+    pre_processor_timeout_seconds: float = Field(default=180, gt=0)
+    pre_processor_poll_seconds: float = Field(default=10, gt=0)
+    resume: bool = Field(default=True, description='Skip tasks an earlier run of the same job annotated')
+    retry_failed: bool = Field(default=False, description="Process only the tasks the previous run's ledger failed")
+
+    @field_validator('name')
+    @classmethod
+    def _no_whitespace(cls, value: str) -> str:
+        if any(ch.isspace() for ch in value):
+            raise PydanticCustomError('whitespace', 'must not contain whitespace')
+        return value
+
+    @field_validator('target_specification_name')
+    @classmethod
+    def _spec_for_file(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get('method') == ToTaskMethod.FILE and not value:
+            raise PydanticCustomError('required_for_method', 'required for file method')
+        return value
+
+    @field_validator('pre_processor', 'model')
+    @classmethod
+    def _needed_for_inference(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if info.data.get('method') == ToTaskMethod.INFERENCE and value is None:
+            raise PydanticCustomError('required_for_method', 'required for inference method')
+        return value
+
+
+class TaskFailure(BaseModel):
+    """One task that could not be annotated."""
+
+    task_id: int
+    error: str
+
+
+class ToTaskResult(BaseModel):
+    """What a to_task run did."""
+
+    status: str
+    message: str
+    total_tasks: int = 0
+    success_count: int = 0
+    failed_count: int = 0
+    skipped_count: int = 0
+    failures: list[TaskFailure] = Field(default_factory=list)

@@ -1,0 +1,139 @@
+"""Annotating one task: read it, find its files, convert, write (runs in worker threads)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from synapse_sdk.exceptions import ClientError
+from synapse_sdk.plugins.actions.to_task.ledger import Ledger, LedgerState, data_hash
+from synapse_sdk.plugins.actions.to_task.models import TaskProcessStatus, ToTaskMethod, ToTaskParams
+from synapse_sdk.utils.redact import sanitize_urls
+
+if TYPE_CHECKING:
+    from synapse_sdk.plugins.actions.to_task.action import ToTaskAction
+
+
+class TaskFailed(Exception):
+    """A task-level failure with a message meant for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutcome:
+    """How one task ended."""
+
+    task_id: int
+    status: TaskProcessStatus
+    error: str | None = None
+
+
+def error_text(exc: BaseException) -> str:
+    """The user-facing text of a task error: ``<code>: <detail>`` for HTTP errors, sanitised always."""
+    if isinstance(exc, ClientError | TaskFailed):
+        return sanitize_urls(str(exc))
+    return sanitize_urls(f'{type(exc).__name__}: {exc}' if str(exc) else type(exc).__name__)
+
+
+def file_name(file: dict[str, Any]) -> str | None:
+    """First of ``file_name_original``, ``filename``, ``name``."""
+    for key in ('file_name_original', 'filename', 'name'):
+        if file.get(key):
+            return str(file[key])
+    return None
+
+
+def normalise_files(files: Any) -> list[dict[str, Any]]:
+    """Both accepted ``files`` forms as a list of dicts carrying ``specification``."""
+    if isinstance(files, dict):
+        return [
+            {**value, 'specification': value.get('specification') or key}
+            for key, value in files.items()
+            if isinstance(value, dict)
+        ]
+    if isinstance(files, list):
+        return [f for f in files if isinstance(f, dict)]
+    return []
+
+
+def find_spec_file(files: list[dict[str, Any]], spec: str) -> dict[str, Any] | None:
+    """The file of specification ``spec``."""
+    for f in files:
+        if spec in (f.get('specification'), f.get('specification_name'), f.get('name')):
+            return f
+    return None
+
+
+class TaskProcessor:
+    """Processes tasks of one run; shared by the worker threads (holds no per-task state)."""
+
+    def __init__(self, action: ToTaskAction, params: ToTaskParams, client: Any, ledger: Ledger | None) -> None:
+        self.action = action
+        self.params = params
+        self.client = client
+        self.ledger = ledger
+        self.state = ledger.state if ledger is not None and params.resume else LedgerState()
+
+    def process(self, task_id: int) -> TaskOutcome:
+        """Annotate ``task_id``; never raises."""
+        if task_id in self.state.done:
+            return TaskOutcome(task_id, TaskProcessStatus.SKIPPED)
+        try:
+            return self._process(task_id)
+        except Exception as exc:  # a task-level error never stops the job
+            error = error_text(exc)
+            if self.ledger is not None:
+                self.ledger.failed(task_id, error)
+            return TaskOutcome(task_id, TaskProcessStatus.FAILED, error)
+
+    def _process(self, task_id: int) -> TaskOutcome:
+        task = self.client.get_task(task_id, params={'fields': 'id,data,data_unit', 'expand': 'data_unit'})
+        if not isinstance(task, dict):
+            raise TaskFailed('Invalid task response')
+        pending = self.state.intents.get(task_id)
+        if pending is not None and data_hash(task.get('data')) == pending:
+            # an earlier run wrote this data but died before recording it
+            self._record_done(task_id, pending)
+            return TaskOutcome(task_id, TaskProcessStatus.SKIPPED)
+        files = self._files(task)
+        primary = next((f for f in files if f.get('is_primary') and f.get('url')), None)
+        if primary is None:
+            raise TaskFailed('Primary file URL not found for task')
+        if self.params.method is ToTaskMethod.FILE:
+            data = self._from_file(task, files, primary)
+        else:
+            data = self.action.annotate_from_inference(task, files, primary)
+        if not isinstance(data, dict):
+            raise TaskFailed(f'Conversion returned {type(data).__name__}; task data must be an object')
+        digest = data_hash(data)
+        if self.ledger is not None:
+            self.ledger.intent(task_id, digest)
+        schema = 'any' if self.params.schema_name == 'any' else None
+        self.client.annotate_task_data(task_id, data, schema=schema)
+        self._record_done(task_id, digest)
+        return TaskOutcome(task_id, TaskProcessStatus.SUCCESS)
+
+    def _record_done(self, task_id: int, digest: str) -> None:
+        if self.ledger is not None:
+            self.ledger.done(task_id, digest)
+
+    def _files(self, task: dict[str, Any]) -> list[dict[str, Any]]:
+        unit = task.get('data_unit')
+        if not unit:
+            raise TaskFailed('Task does not have a data unit')
+        files = normalise_files(unit.get('files')) if isinstance(unit, dict) else []
+        if not files:
+            unit_id = unit.get('id') if isinstance(unit, dict) else unit
+            fetched = self.client.get_data_unit(unit_id, params={'expand': 'files'})
+            files = normalise_files(fetched.get('files') if isinstance(fetched, dict) else None)
+        if not files:
+            raise TaskFailed('Data unit does not have files')
+        return files
+
+    def _from_file(self, task: dict[str, Any], files: list[dict[str, Any]], primary: dict[str, Any]) -> Any:
+        spec = self.params.target_specification_name or ''
+        target = find_spec_file(files, spec)
+        if target is None or not target.get('url'):
+            raise TaskFailed('Target specification file not found for task')
+        return self.action.convert_data_from_file(
+            primary['url'], file_name(primary), target['url'], file_name(target), task_data=task
+        )

@@ -1,0 +1,1 @@
+"""Legacy pre-annotation actions."""
