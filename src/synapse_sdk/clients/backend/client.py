@@ -1,0 +1,159 @@
+"""``BackendClient`` and ``AsyncBackendClient``: one surface, two I/O shells.
+
+Resources are namespaces (``client.tasks.list(...)``); the flat names used in the seeds
+(``list_tasks``, ``run_plugin`` ...) are one-line aliases. Sync methods return values; async ones
+return awaitables of the same values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from synapse_sdk.clients.backend._resource import Executor, Reply
+from synapse_sdk.clients.backend.catalog import ModelsResource, StoragesResource
+from synapse_sdk.clients.backend.jobs import JobsResource, LogsResource
+from synapse_sdk.clients.backend.plugins import PluginReleasesResource, PluginsResource
+from synapse_sdk.clients.backend.projects import (
+    DataCollectionsResource,
+    DataFilesResource,
+    DataUnitsResource,
+    ProjectsResource,
+)
+from synapse_sdk.clients.backend.serving import AgentsResource, ServeApplicationsResource
+from synapse_sdk.clients.backend.tasks import TasksResource
+from synapse_sdk.clients.base.client import AsyncHTTPClient, HTTPClient
+from synapse_sdk.clients.base.retry import RetryPolicy
+
+__all__ = ['AsyncBackendClient', 'BackendClient', 'backend_auth_headers']
+
+
+def backend_auth_headers(
+    access_token: str | None, *, user_token: str | None = None, tenant: str | None = None
+) -> dict[str, str]:
+    """``Synapse-Access-Token: Token <t>`` (or ``Authorization: Token <user token>``), ``Synapse-Tenant``."""
+    headers = {}
+    if user_token:
+        headers['Authorization'] = f'Token {user_token}'
+    elif access_token:
+        headers['Synapse-Access-Token'] = f'Token {access_token}'
+    if tenant:
+        headers['Synapse-Tenant'] = f'Token {tenant}'
+    return headers
+
+
+class _BackendSurface:
+    """Namespaces and flat aliases, shared by both shells."""
+
+    def _mount(self, executor: Executor) -> None:
+        self.projects = ProjectsResource(executor)
+        self.data_collections = DataCollectionsResource(executor)
+        self.data_units = DataUnitsResource(executor)
+        self.data_files = DataFilesResource(executor)
+        self.tasks = TasksResource(executor)
+        self.plugins = PluginsResource(executor)
+        self.plugin_releases = PluginReleasesResource(executor)
+        self.jobs = JobsResource(executor)
+        self.logs = LogsResource(executor)
+        self.serve_applications = ServeApplicationsResource(executor)
+        self.agents = AgentsResource(executor)
+        self.models = ModelsResource(executor)
+        self.storages = StoragesResource(executor)
+
+    # flat aliases (the seeds' names)
+    def get_project(self, project_id: int) -> Reply:
+        return self.projects.get(project_id)
+
+    def get_data_collection(self, collection_id: int) -> Reply:
+        return self.data_collections.get(collection_id)
+
+    def get_data_unit(self, unit_id: int, params: dict[str, Any] | None = None) -> Reply:
+        return self.data_units.get(unit_id, params)
+
+    def list_tasks(self, params: Mapping[str, Any] | None = None, list_all: bool = False) -> Reply:
+        return self.tasks.list(params, list_all=list_all)
+
+    def get_task(self, task_id: int, params: Mapping[str, Any] | None = None) -> Reply:
+        return self.tasks.get(task_id, params)
+
+    def annotate_task_data(self, task_id: int, data: Mapping[str, Any], *, schema: str | None = None) -> Reply:
+        return self.tasks.annotate(task_id, data, schema=schema)
+
+    def download_json(self, url: str) -> Reply:
+        return self.data_files.download_json(url)
+
+    def get_plugin_release(self, ident: int | str) -> Reply:
+        return self.plugin_releases.get(ident)
+
+    def run_plugin(self, code: str, data: Mapping[str, Any]) -> Reply:
+        return self.plugins.run(code, data)
+
+    def list_serve_applications(self, params: Mapping[str, Any] | None = None, **filters: Any) -> Reply:
+        return self.serve_applications.list(params, **filters)
+
+    def get_job(self, job_id: int | str) -> Reply:
+        return self.jobs.get(job_id)
+
+    def update_job(self, job_id: int | str, data: Mapping[str, Any]) -> Reply:
+        return self.jobs.update(job_id, data)
+
+    def create_logs(self, entries: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Reply:
+        return self.logs.create(entries)
+
+    def list_agents(self, params: Mapping[str, Any] | None = None) -> Reply:
+        return self.agents.list(params)
+
+    def get_model(self, model_id: int) -> Reply:
+        return self.models.get(model_id)
+
+    def list_models(self, params: Mapping[str, Any] | None = None) -> Reply:
+        return self.models.list(params)
+
+    def get_storage(self, storage_id: int) -> Reply:
+        return self.storages.get(storage_id)
+
+
+class BackendClient(_BackendSurface, HTTPClient):
+    """Synchronous client of the platform API (or the local backend, which serves the same API)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        access_token: str | None = None,
+        *,
+        tenant: str | None = None,
+        user_token: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        headers = backend_auth_headers(access_token, user_token=user_token, tenant=tenant)
+        HTTPClient.__init__(self, base_url, headers, timeout=timeout, transport=transport, retry=retry)
+        self._mount(self)
+
+    def __repr__(self) -> str:
+        return f'BackendClient({self.base_url!r})'
+
+
+class AsyncBackendClient(_BackendSurface, AsyncHTTPClient):
+    """The async twin: the same methods, each returning an awaitable."""
+
+    def __init__(
+        self,
+        base_url: str,
+        access_token: str | None = None,
+        *,
+        tenant: str | None = None,
+        user_token: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        headers = backend_auth_headers(access_token, user_token=user_token, tenant=tenant)
+        AsyncHTTPClient.__init__(self, base_url, headers, timeout=timeout, transport=transport, retry=retry)
+        self._mount(self)
+
+    def __repr__(self) -> str:
+        return f'AsyncBackendClient({self.base_url!r})'

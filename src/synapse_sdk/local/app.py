@@ -1,0 +1,74 @@
+"""The FastAPI application of the embedded local backend."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from fastapi import FastAPI
+
+from synapse_sdk.local.auth import TokenVerifier
+from synapse_sdk.local.errors import install_error_handlers
+from synapse_sdk.local.limits import BodySizeLimit
+from synapse_sdk.local.paths import LocalPaths
+from synapse_sdk.local.routers import (
+    agents,
+    data_units,
+    jobs,
+    logs,
+    models,
+    plugins,
+    projects,
+    serve_applications,
+    storages,
+    tasks,
+)
+from synapse_sdk.local.setup import open_database
+from synapse_sdk.local.state import AppState
+
+__all__ = ['DEFAULT_MAX_UPLOAD_BYTES', 'create_app']
+
+#: 2 GiB; override with ``create_app(max_upload_bytes=...)``.
+DEFAULT_MAX_UPLOAD_BYTES = 2 << 30
+
+_ROUTERS = (projects, data_units, tasks, plugins, jobs, logs, agents, serve_applications, models, storages)
+
+
+def create_app(
+    state_dir: str | os.PathLike[str] | LocalPaths | None = None,
+    *,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+) -> Any:
+    """Build the app over a state directory (tables are created if missing; nothing is deleted).
+
+    Returns the ASGI app (a FastAPI wrapped in the body-size limit); the FastAPI instance and its
+    :class:`AppState` are reachable as ``app.fastapi`` and ``app.state``.
+    """
+    paths = state_dir if isinstance(state_dir, LocalPaths) else LocalPaths.resolve(state_dir)
+    db = open_database(paths)
+    api = FastAPI(title='Synapse local backend', docs_url=None, redoc_url=None, openapi_url=None)
+    api.state.synapse = AppState(paths=paths, db=db, verifier=TokenVerifier(db), max_upload_bytes=max_upload_bytes)
+    install_error_handlers(api)
+
+    @api.get('/health/')
+    def health() -> dict[str, str]:
+        return {'status': 'ok'}
+
+    for module in _ROUTERS:
+        api.include_router(module.router)
+    return LocalApp(api, max_upload_bytes)
+
+
+class LocalApp(BodySizeLimit):
+    """The ASGI entry point: the size limit in front of the FastAPI app."""
+
+    def __init__(self, api: FastAPI, max_upload_bytes: int) -> None:
+        super().__init__(api, max_upload_bytes)
+        self.fastapi = api
+
+    @property
+    def state(self) -> AppState:
+        return self.fastapi.state.synapse
+
+    def close(self) -> None:
+        self.state.db.dispose()

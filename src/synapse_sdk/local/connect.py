@@ -1,0 +1,88 @@
+"""Reaching the local backend: HTTP to a running ``synapse local serve``, else in this process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from synapse_sdk.clients.backend.client import AsyncBackendClient, BackendClient
+from synapse_sdk.clients.base.inprocess import AsyncASGIRouter, SyncASGITransport
+from synapse_sdk.local.paths import LocalPaths
+from synapse_sdk.local.setup import init_local, read_local_token
+
+__all__ = ['IN_PROCESS_URL', 'connect_local', 'connect_local_async', 'running_server_url']
+
+#: The base URL of an in-process backend (never resolved: requests go straight to the app).
+IN_PROCESS_URL = 'http://synapse.local/'
+
+
+def running_server_url(paths: LocalPaths) -> str | None:
+    """The URL recorded by ``synapse local serve`` if that server still accepts connections."""
+    try:
+        record = json.loads(paths.server_file.read_text())
+        url, pid = str(record['url']), int(record['pid'])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or '127.0.0.1', parts.port or 80), timeout=0.5):
+            return url
+    except OSError:
+        return None
+
+
+def _token(paths: LocalPaths, access_token: str | None) -> str:
+    if access_token:
+        return access_token
+    token = read_local_token(paths)
+    if token is None:
+        token = init_local(paths.root).token or read_local_token(paths)
+    assert token is not None
+    return token
+
+
+def connect_local(
+    state_dir: str | os.PathLike[str] | None = None,
+    *,
+    access_token: str | None = None,
+    tenant: str | None = None,
+    in_process: bool | None = None,
+    **kwargs: Any,
+) -> BackendClient:
+    """A sync client of the local backend (initialising the state directory on first use)."""
+    paths = LocalPaths.resolve(state_dir)
+    token = _token(paths, access_token)
+    url = None if in_process else running_server_url(paths)
+    if url is not None:
+        return BackendClient(url, token, tenant=tenant, **kwargs)
+    from synapse_sdk.local.app import create_app
+
+    app = create_app(paths)
+    transport = SyncASGITransport(app, host=httpx.URL(IN_PROCESS_URL).host, on_close=app.close)
+    return BackendClient(IN_PROCESS_URL, token, tenant=tenant, transport=transport, **kwargs)
+
+
+def connect_local_async(
+    state_dir: str | os.PathLike[str] | None = None,
+    *,
+    access_token: str | None = None,
+    tenant: str | None = None,
+    **kwargs: Any,
+) -> AsyncBackendClient:
+    """An async client of an in-process local backend."""
+    from synapse_sdk.local.app import create_app
+
+    paths = LocalPaths.resolve(state_dir)
+    transport = AsyncASGIRouter(create_app(paths), host=httpx.URL(IN_PROCESS_URL).host)
+    return AsyncBackendClient(IN_PROCESS_URL, _token(paths, access_token), tenant=tenant, transport=transport, **kwargs)

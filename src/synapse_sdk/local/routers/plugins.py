@@ -1,0 +1,180 @@
+"""``plugins/``, ``plugin_releases/`` (multipart publish) and ``plugins/{code}/run/``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from synapse_sdk.enums import PluginCategory
+from synapse_sdk.local.filters import FilterField, build_clauses, parse_int, parse_str, query_multi
+from synapse_sdk.local.models import Agent, Job, Plugin, PluginRelease
+from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate
+from synapse_sdk.local.routers._common import StrictBody, base_url, get_or_404
+from synapse_sdk.local.serializers import plugin_out, release_out
+from synapse_sdk.local.state import Authenticated, State
+from synapse_sdk.local.storage import store_file
+
+router = APIRouter(dependencies=[Authenticated])
+
+_PLUGIN_FILTERS = {'id': FilterField(Plugin.id, parse_int), 'code': FilterField(Plugin.code, parse_str)}
+_RELEASE_FILTERS = {
+    'id': FilterField(PluginRelease.id, parse_int),
+    'plugin': FilterField(PluginRelease.plugin_id, parse_int),
+    'version': FilterField(PluginRelease.version, parse_str),
+}
+
+
+class PluginIn(StrictBody):
+    code: str = Field(min_length=1, max_length=200, pattern=r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
+    name: str = ''
+    category: PluginCategory = PluginCategory.CUSTOM
+
+
+class RunIn(StrictBody):
+    """Body of ``plugins/{code}/run/``; keys whose value would be None are simply omitted."""
+
+    agent: int
+    action: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+    version: str | None = None
+    job_id: int | None = None
+    storage_id: int | None = None
+    debug: bool | None = None
+    language: str | None = None
+
+
+def find_plugin(session: Session, ident: str) -> Plugin:
+    stmt = (
+        select(Plugin).where(Plugin.id == int(ident)) if ident.isdigit() else select(Plugin).where(Plugin.code == ident)
+    )
+    plugin = session.scalar(stmt)
+    if plugin is None:
+        raise HTTPException(404, f"Plugin '{ident}' not found")
+    return plugin
+
+
+def find_release(session: Session, plugin: Plugin, version: str | None) -> PluginRelease:
+    stmt = select(PluginRelease).where(PluginRelease.plugin_id == plugin.id)
+    stmt = stmt.where(PluginRelease.version == version) if version else stmt.order_by(PluginRelease.id.desc())
+    release = session.scalar(stmt.limit(1))
+    if release is None:
+        suffix = f' version {version}' if version else ''
+        raise HTTPException(404, f"Plugin '{plugin.code}'{suffix} has no release")
+    return release
+
+
+@router.get('/plugins/')
+def list_plugins(request: Request, state: State) -> dict[str, Any]:
+    clauses = build_clauses(query_multi(request.query_params), _PLUGIN_FILTERS, RESERVED_PARAMS)
+    with state.db.read() as session:
+        return paginate(request, state, session, select(Plugin).where(*clauses).order_by(Plugin.id), plugin_out)
+
+
+@router.post('/plugins/', status_code=201)
+def create_plugin(body: PluginIn, state: State) -> dict[str, Any]:
+    with state.db.write() as session:
+        if session.scalar(select(Plugin.id).where(Plugin.code == body.code)) is not None:
+            raise HTTPException(400, f"code: a plugin with code '{body.code}' already exists")
+        row = Plugin(code=body.code, name=body.name or body.code, category=body.category.value)
+        session.add(row)
+        session.flush()
+        return plugin_out(row)
+
+
+@router.get('/plugins/{ident}/')
+def get_plugin(ident: str, state: State) -> dict[str, Any]:
+    with state.db.read() as session:
+        return plugin_out(find_plugin(session, ident))
+
+
+@router.post('/plugins/{code}/run/')
+def run_plugin(code: str, body: RunIn, state: State) -> dict[str, Any]:
+    """Validate the run, record it as a PENDING job, then hand it to the attached dispatcher (if any)."""
+    with state.db.write() as session:
+        plugin = find_plugin(session, code)
+        release = find_release(session, plugin, body.version)
+        get_or_404(session, Agent, body.agent, 'Agent')
+        params = body.model_dump(exclude_none=True, exclude={'agent', 'action'})
+        job = Job(plugin_release_id=release.id, agent_id=body.agent, action=body.action, params=params)
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    if state.dispatcher is not None:
+        return state.dispatcher(state, job_id, body.model_dump(exclude_none=True))
+    if body.action == 'inference':
+        raise HTTPException(503, f'No runner is attached to this local agent; job {job_id} stays PENDING')
+    return {'job_id': job_id}
+
+
+@router.get('/plugin_releases/')
+def list_releases(request: Request, state: State) -> dict[str, Any]:
+    clauses = build_clauses(query_multi(request.query_params), _RELEASE_FILTERS, RESERVED_PARAMS)
+    url = base_url(request)
+    with state.db.read() as session:
+        plugins = {p.id: p for p in session.scalars(select(Plugin))}
+        stmt = select(PluginRelease).where(*clauses).order_by(PluginRelease.id)
+        return paginate(request, state, session, stmt, lambda r: release_out(r, plugins[r.plugin_id], url))
+
+
+def _parse_config(config: str) -> dict[str, Any]:
+    try:
+        value = json.loads(config)
+    except json.JSONDecodeError as exc:
+        raise HTTPException(400, f'config: not valid JSON ({exc.msg} at line {exc.lineno})') from None
+    if not isinstance(value, dict):
+        raise HTTPException(400, 'config: must be a JSON object')
+    return value
+
+
+@router.post('/plugin_releases/', status_code=201)
+def publish_release(
+    request: Request,
+    state: State,
+    plugin: Annotated[str, Form(min_length=1)],
+    version: Annotated[str, Form(min_length=1)],
+    config: Annotated[str, Form()],
+    file: Annotated[UploadFile | None, File()] = None,
+    debug: Annotated[bool, Form()] = False,
+) -> dict[str, Any]:
+    """Publish a release; the config JSON is kept whole. The plugin record is created on first publish."""
+    cfg = _parse_config(config)
+    with state.db.write() as session:
+        row = session.scalar(select(Plugin).where(Plugin.code == plugin))
+        if row is None:
+            category = cfg.get('category') if cfg.get('category') in set(PluginCategory) else 'custom'
+            row = Plugin(code=plugin, name=str(cfg.get('name') or plugin), category=category)
+            session.add(row)
+            session.flush()
+        existing = session.scalar(
+            select(PluginRelease).where(PluginRelease.plugin_id == row.id, PluginRelease.version == version)
+        )
+        if existing is not None and not (debug and existing.debug):
+            raise HTTPException(400, f'version: release {plugin}@{version} already exists')
+        stored = store_file(session, state.paths, file.file, file.filename or 'plugin.zip') if file else None
+        release = existing or PluginRelease(plugin_id=row.id, version=version)
+        release.config, release.debug, release.file_id = cfg, debug, stored.id if stored else None
+        session.add(release)
+        session.flush()
+        return release_out(release, row, base_url(request))
+
+
+@router.get('/plugin_releases/{ident}/')
+def get_release(ident: str, request: Request, state: State) -> dict[str, Any]:
+    """By id, or by ``<code>@<version>``."""
+    with state.db.read() as session:
+        if ident.isdigit():
+            release = get_or_404(session, PluginRelease, int(ident), 'Plugin release')
+            plugin = session.get(Plugin, release.plugin_id)
+        else:
+            code, sep, version = ident.partition('@')
+            if not sep or not version:
+                raise HTTPException(404, f"Plugin release '{ident}' not found; use an id or <code>@<version>")
+            plugin = find_plugin(session, code)
+            release = find_release(session, plugin, version)
+        assert plugin is not None
+        return release_out(release, plugin, base_url(request))
