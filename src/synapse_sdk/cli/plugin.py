@@ -1,7 +1,150 @@
-"""`synapse plugin` commands."""
+"""`synapse plugin` commands: run, test, create and update-config."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-app = typer.Typer(help='Plugin commands.', no_args_is_help=True)
+from synapse_sdk.cli.errors import fail, handle_errors
+from synapse_sdk.enums import ExecutionMode, PluginCategory
+
+app = typer.Typer(help='Create, run and test plugins.', no_args_is_help=True)
+
+PathOpt = Annotated[Path, typer.Option('--path', '-p', help='Plugin folder or its config.yaml.')]
+ParamsOpt = Annotated[str | None, typer.Option('--params', help='Params as a JSON object, or @file.json.')]
+
+
+def parse_params(text: str | None) -> dict[str, Any] | None:
+    """``--params``: a JSON object, or ``@path`` to a file holding one."""
+    if text is None:
+        return None
+    source = '--params'
+    if text.startswith('@'):
+        file = Path(text[1:])
+        if not file.is_file():
+            raise FileNotFoundError(f'params file not found: {file}')
+        source, text = str(file), file.read_text(encoding='utf-8')
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f'{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}') from None
+    if not isinstance(value, dict):
+        raise ValueError(f'{source} must be a JSON object like {{"name": "value"}}, got {type(value).__name__}')
+    return value
+
+
+@app.command('run')
+@handle_errors
+def run(
+    action: Annotated[str, typer.Argument(help='Action key in config.yaml.')],
+    path: PathOpt = Path('.'),
+    params: ParamsOpt = None,
+    mode: Annotated[ExecutionMode, typer.Option('--mode', '-m', help='Where to run.')] = ExecutionMode.LOCAL,
+    verbose: Annotated[bool, typer.Option('--verbose', '-v', help='Show debug events and metrics.')] = False,
+) -> None:
+    """Run one action and print its result as JSON."""
+    from synapse_sdk.cli import render
+    from synapse_sdk.exceptions import ActionNotFoundError
+    from synapse_sdk.plugins.runner import run_plugin
+
+    values = parse_params(params)
+    kwargs: dict[str, Any] = {}
+    if mode is ExecutionMode.LOCAL:
+        kwargs['logger_factory'] = lambda: render.RichProgressLogger(verbose=verbose)
+    try:
+        result = run_plugin(str(path), action, values, mode=mode, **kwargs)
+    except ActionNotFoundError as exc:
+        available = ', '.join(exc.details.get('available', [])) or 'none'
+        raise fail(f'{exc}; available actions: {available}') from exc
+    render.print_result(result)
+
+
+@app.command('test')
+@handle_errors
+def test(
+    action: Annotated[str | None, typer.Argument(help='Only this action (default: every action).')] = None,
+    path: PathOpt = Path('.'),
+    params: ParamsOpt = None,
+) -> None:
+    """Run the plugin's actions locally with example params and report pass/fail per action."""
+    from synapse_sdk.cli import render
+    from synapse_sdk.plugins.smoke import CheckStatus, check_actions
+
+    values = parse_params(params)
+    if values is not None and action is None:
+        raise fail('--params applies to one action: name it, e.g. `synapse plugin test train --params ...`')
+    checks = check_actions(path, action, values)
+    render.print_checks(checks)
+    if any(c.status is CheckStatus.FAILED for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command('update-config')
+@handle_errors
+def update_config(path: PathOpt = Path('.')) -> None:
+    """Write the entrypoints and input/output types found in the code into config.yaml."""
+    from synapse_sdk.cli import render
+    from synapse_sdk.plugins._config_sync import sync_config
+
+    render.print_sync(sync_config(path))
+
+
+@app.command('create')
+@handle_errors
+def create(
+    name: Annotated[str | None, typer.Option('--name', '-n', help='Display name.')] = None,
+    code: Annotated[str | None, typer.Option('--code', '-c', help='Slug (default: from the name).')] = None,
+    category: Annotated[PluginCategory | None, typer.Option('--category', help='Plugin category.')] = None,
+    description: Annotated[str | None, typer.Option('--description', '-d', help='One-line description.')] = None,
+    path: Annotated[Path, typer.Option('--path', '-p', help='Folder to create the plugin in.')] = Path('.'),
+    yes: Annotated[bool, typer.Option('--yes', '-y', help='Ask nothing: take flags and defaults.')] = False,
+) -> None:
+    """Create synapse-<code>-plugin/ from templates (interactive unless --yes)."""
+    from synapse_sdk.plugins.scaffold import PluginSpec, create_plugin, slugify
+
+    answers: dict[str, Any] = {'name': name, 'code': code, 'category': category, 'description': description}
+    if not yes:
+        answers = _ask(answers)
+    if not answers['name']:
+        raise fail('--name is required with --yes')
+    answers['code'] = answers['code'] or slugify(answers['name'])
+    answers['category'] = answers['category'] or PluginCategory.CUSTOM
+    answers['description'] = answers['description'] or ''
+    try:
+        spec = PluginSpec(**answers)
+    except ValueError as exc:  # pydantic's ValidationError: name the field
+        errors = getattr(exc, 'errors', list)()
+        message = '; '.join(f'{e["loc"][0]}: {e["msg"].removeprefix("Value error, ")}' for e in errors) or str(exc)
+        raise fail(message) from exc
+    folder = create_plugin(spec, path)
+    typer.echo(f'Created {folder}')
+    typer.echo(f'Next: cd {folder} && synapse plugin test')
+
+
+def _ask(answers: dict[str, Any]) -> dict[str, Any]:
+    """Prompt (questionary) for whatever the flags left out."""
+    import questionary
+
+    from synapse_sdk.plugins.scaffold import slugify
+
+    out = dict(answers)
+    if not out['name']:
+        out['name'] = _answer(questionary.text('Plugin name:', validate=lambda v: bool(v.strip()) or 'Required'))
+    if not out['code']:
+        out['code'] = _answer(questionary.text('Plugin code (slug):', default=slugify(out['name'])))
+    if out['category'] is None:
+        choices = [c.value for c in PluginCategory]
+        out['category'] = PluginCategory(_answer(questionary.select('Category:', choices=choices, default='custom')))
+    if out['description'] is None:
+        out['description'] = _answer(questionary.text('Description:', default=''))
+    return out
+
+
+def _answer(question: Any) -> Any:
+    value = question.ask()
+    if value is None:  # Ctrl-C
+        raise typer.Abort()
+    return value

@@ -1,0 +1,113 @@
+"""Every category's scaffold renders the documented files and runs out of the box."""
+
+import json
+import tempfile
+import warnings
+
+import pytest
+from typer.testing import CliRunner
+
+from synapse_sdk.cli import app
+from synapse_sdk.enums import PluginCategory
+from synapse_sdk.plugins.config import load_config
+from synapse_sdk.plugins.discovery import PluginDiscovery
+from synapse_sdk.plugins.scaffold import CATEGORY_ACTIONS, PluginSpec, create_plugin, slugify
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _temp_files_in_tmp_path(tmp_path, monkeypatch):
+    (tmp_path / 'tmp').mkdir()
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path / 'tmp'))
+
+
+def test_every_category_has_a_scaffold():
+    assert set(CATEGORY_ACTIONS) == set(PluginCategory)
+
+
+@pytest.mark.parametrize('category', list(PluginCategory))
+def test_scaffold_of_every_category_runs_with_default_params(category, tmp_path, monkeypatch):
+    code = f'demo-{category.value.replace("_", "-")}'
+    result = runner.invoke(
+        app,
+        [
+            'plugin',
+            'create',
+            '--name',
+            f'Demo {category}',
+            '--category',
+            category.value,
+            '--path',
+            str(tmp_path),
+            '--yes',
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / f'synapse-{code}-plugin'
+    assert result.stdout == f'Created {folder}\nNext: cd {folder} && synapse plugin test\n'
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob('*') if p.is_file())
+    modules = sorted(f'plugin/{a.module}.py' for a in CATEGORY_ACTIONS[category])
+    assert names == sorted(
+        [
+            '.gitignore',
+            '.synapseignore',
+            'README.md',
+            'config.yaml',
+            'pyproject.toml',
+            'requirements.txt',
+            'plugin/__init__.py',
+            *modules,
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # a scaffold's config.yaml is clean: no warning at all
+        config = load_config(folder)
+    config.check_publishable()
+    assert (config.code, config.category) == (code, category)
+    assert list(config.actions) == [a.key for a in CATEGORY_ACTIONS[category]]
+    monkeypatch.chdir(folder)
+    for spec in CATEGORY_ACTIONS[category]:
+        run = runner.invoke(app, ['plugin', 'run', spec.key])
+        assert run.exit_code == 0, run.output
+        assert isinstance(json.loads(run.stdout), dict)
+    report = runner.invoke(app, ['plugin', 'test'])
+    assert report.exit_code == 0, report.output
+    assert f'{len(CATEGORY_ACTIONS[category])} passed, 0 failed, 0 skipped' in report.stdout
+    discovered = PluginDiscovery.discover_actions(folder)
+    assert sorted(discovered) == sorted(a.key for a in CATEGORY_ACTIONS[category])
+    sync = runner.invoke(app, ['plugin', 'update-config'])
+    assert sync.stdout == 'config.yaml is up to date\n'
+
+
+def test_neural_net_scaffold_publishes_its_ui_schema(tmp_path):
+    folder = create_plugin(PluginSpec(name='Net', code='net', category='neural_net'), tmp_path)
+    data = PluginDiscovery.from_path(folder).to_config_dict()
+    schema = {f['name']: f for f in data['actions']['train']['hyperparameters']['train_ui_schemas']}
+    assert schema['learning_rate'] == {
+        'name': 'learning_rate',
+        'label': 'Learning rate',
+        'widget': 'number',
+        'type': 'number',
+        'exclusive_min': 0,
+        'exclusive_max': 1,
+        'required': False,
+        'default': 0.01,
+        'help': 'Initial learning rate',
+    }
+    assert data['actions']['train']['result_schema']['title'] == 'TrainResult'
+
+
+def test_existing_folder_is_not_overwritten(tmp_path):
+    spec = PluginSpec(name='X', code='x')
+    create_plugin(spec, tmp_path)
+    with pytest.raises(
+        FileExistsError, match=r'synapse-x-plugin already exists; choose another code or remove it first$'
+    ):
+        create_plugin(spec, tmp_path)
+    assert [p.name for p in tmp_path.iterdir() if p.name != 'tmp'] == ['synapse-x-plugin']
+
+
+@pytest.mark.parametrize(('name', 'code'), [('My YOLO Plugin', 'my-yolo-plugin'), ('  a__b  ', 'a-b'), ('v8!', 'v8')])
+def test_slugify(name, code):
+    assert slugify(name) == code
