@@ -29,8 +29,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 demo: install
-	$(BIN)/synapse plugin run greet --path examples/hello-plugin --params '{"name": "Synapse"}'
-	$(BIN)/synapse plugin run count --path examples/hello-plugin
+	$(BIN)/python examples/demo.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

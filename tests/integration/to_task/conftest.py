@@ -58,15 +58,13 @@ def build_project(
             files['annotation_data'] = {'file': ann['id']}
             try:
                 parsed = json.loads(content)
-                if isinstance(parsed, dict):
-                    result.expected[i] = parsed
             except ValueError:
-                pass
+                parsed = None
         unit = client.data_units.create(collection['id'], files, key=f'img{i}')
         task = client.tasks.create(project['id'], data_unit=unit['id'])
         result.task_ids.append(task['id'])
-        if i in result.expected:
-            result.expected[task['id']] = result.expected.pop(i)
+        if content is not None and isinstance(parsed, dict):
+            result.expected[task['id']] = parsed
     return result
 
 

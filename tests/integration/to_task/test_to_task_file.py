@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from tests.integration.fault_proxy import Fault
@@ -31,10 +32,11 @@ def task_data(local_backend, task_id):
     return make_client(local_backend.base_url, local_backend.token).get_task(task_id)['data']
 
 
-def test_happy_path_writes_every_task_and_reports_progress(local_backend):
+def test_happy_path_writes_every_task_and_reports_progress(local_backend, proxy):
+    fault_proxy, url = proxy
     client = make_client(local_backend.base_url, local_backend.token)
     project = build_project(client, 6, good, name='happy')
-    result, logger = run_to_task(local_backend.base_url, local_backend.token, project.id, concurrency=3)
+    result, logger = run_to_task(url, local_backend.token, project.id, concurrency=3)
     assert result.model_dump() == {
         'status': 'SUCCEEDED',
         'message': 'to_task completed. success=6, failed=0',
@@ -55,6 +57,10 @@ def test_happy_path_writes_every_task_and_reports_progress(local_backend):
     assert messages[0] == 'Fetched 6 tasks for annotation'
     assert messages[-1] == 'Annotation complete: 6 tasks annotated'
     assert logger.overall_percent == 100.0
+    # task details are read in chunks, not one GET per task; one PUT per task
+    assert fault_proxy.requests[('GET', '/sdk/tasks/')] == 2
+    assert not [p for (m, p) in fault_proxy.requests if m == 'GET' and re.fullmatch(r'/tasks/\d+/', p)]
+    assert sum(fault_proxy.ok_puts.values()) == 6
 
 
 def test_broken_and_missing_files_are_recorded_and_never_stop_the_job(local_backend):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from synapse_sdk.enums import LogLevel
 from synapse_sdk.plugins.actions.to_task.ledger import Ledger
@@ -42,17 +43,28 @@ def annotate_all(context: ToTaskContext) -> None:
         ledger.close()
 
 
+PREFETCH_CHUNK = 100  #: task details read per listing call
+
+
 def _run_pool(context: ToTaskContext, processor: TaskProcessor, ids: list[int], width: int) -> None:
-    queue = iter(ids)
+    """Keep twice ``width`` tasks queued; details are read ahead in chunks, results recorded as they end."""
+    assert context.typed_params is not None
+    project = context.typed_params.project
+    chunks = (ids[i : i + PREFETCH_CHUNK] for i in range(0, len(ids), PREFETCH_CHUNK))
+    ready: deque[tuple[int, dict[str, Any] | None]] = deque()
     pending: set[Future[TaskOutcome]] = set()
     with ThreadPoolExecutor(max_workers=width, thread_name_prefix='to_task') as pool:
 
         def fill() -> None:
             while len(pending) < width * 2:
-                task_id = next(queue, None)
-                if task_id is None:
-                    return
-                pending.add(pool.submit(processor.process, task_id))
+                if not ready:
+                    chunk = next(chunks, None)
+                    if chunk is None:
+                        return
+                    details = processor.prefetch(project, chunk)
+                    ready.extend((task_id, details.get(task_id)) for task_id in chunk)
+                task_id, task = ready.popleft()
+                pending.add(pool.submit(processor.process, task_id, task))
 
         fill()
         while pending:

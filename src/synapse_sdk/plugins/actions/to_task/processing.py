@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from synapse_sdk.plugins.actions.to_task.action import ToTaskAction
 
 
+TASK_FIELDS = 'id,data,data_unit'
+
+
 class TaskFailed(Exception):
     """A task-level failure with a message meant for the user."""
 
@@ -73,20 +76,53 @@ class TaskProcessor:
         self.ledger = ledger
         self.state = ledger.state if ledger is not None and params.resume else LedgerState()
 
-    def process(self, task_id: int) -> TaskOutcome:
-        """Annotate ``task_id``; never raises."""
+    def prefetch(self, project: int, task_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """Details of many tasks in one listing call (``id__in``); ``{}`` when the backend cannot answer so.
+
+        Tasks missing from the answer are read one by one later, so this is only a shortcut.
+        """
+        wanted = [t for t in task_ids if t not in self.state.done]
+        if not wanted:
+            return {}
+        query = {
+            'project': project,
+            'id__in': ','.join(str(t) for t in wanted),
+            'fields': TASK_FIELDS,
+            'expand': 'data_unit',
+            'page_size': len(wanted),
+        }
+        try:
+            reply = self.client.list_tasks(params=query)
+        except Exception:  # the per-task path still works
+            return {}
+        items = reply.get('results') if isinstance(reply, dict) else reply
+        if not isinstance(items, list):
+            return {}
+        wanted_set = set(wanted)
+        return {
+            t['id']: t
+            for t in items
+            if isinstance(t, dict)
+            and t.get('id') in wanted_set
+            and 'data' in t
+            and isinstance(t.get('data_unit'), dict)
+        }
+
+    def process(self, task_id: int, task: dict[str, Any] | None = None) -> TaskOutcome:
+        """Annotate ``task_id`` (``task``: its details when already fetched); never raises."""
         if task_id in self.state.done:
             return TaskOutcome(task_id, TaskProcessStatus.SKIPPED)
         try:
-            return self._process(task_id)
+            return self._process(task_id, task)
         except Exception as exc:  # a task-level error never stops the job
             error = error_text(exc)
             if self.ledger is not None:
                 self.ledger.failed(task_id, error)
             return TaskOutcome(task_id, TaskProcessStatus.FAILED, error)
 
-    def _process(self, task_id: int) -> TaskOutcome:
-        task = self.client.get_task(task_id, params={'fields': 'id,data,data_unit', 'expand': 'data_unit'})
+    def _process(self, task_id: int, task: dict[str, Any] | None) -> TaskOutcome:
+        if task is None:
+            task = self.client.get_task(task_id, params={'fields': TASK_FIELDS, 'expand': 'data_unit'})
         if not isinstance(task, dict):
             raise TaskFailed('Invalid task response')
         pending = self.state.intents.get(task_id)

@@ -1,0 +1,1 @@
+"""Box pre-annotation plugin."""
