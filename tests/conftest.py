@@ -21,3 +21,4 @@ def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     state = tmp_path_factory.mktemp('state')
     monkeypatch.setenv('SYNAPSE_LOCAL_DIR', str(state / 'local'))
     monkeypatch.setenv('SYNAPSE_CONFIG_DIR', str(state / 'config'))
+    monkeypatch.setenv('SYNAPSE_STATE_DIR', str(state / 'state'))

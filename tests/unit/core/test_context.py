@@ -88,3 +88,20 @@ def test_client_factory_is_called_once_on_first_use():
     assert calls == []
     assert ctx.client == 'client' and ctx.client == 'client'
     assert calls == [1]
+
+
+def test_context_closes_only_the_client_its_factory_made():
+    class Client:
+        closed = 0
+
+        def close(self) -> None:
+            Client.closed += 1
+
+    made = RuntimeContext(logger=MemoryLogger(), client_factory=Client)
+    assert isinstance(made.client, Client)
+    made.close()
+    made.close()
+    assert Client.closed == 1
+    given = RuntimeContext(logger=MemoryLogger(), client=Client())
+    given.close()
+    assert Client.closed == 1

@@ -41,6 +41,7 @@ class RuntimeContext:
         self.job_id = job_id
         self._client = client
         self._client_factory = client_factory
+        self._owns_client = False
         self.agent_client = agent_client
         self.checkpoint = checkpoint
         self.language = language
@@ -51,12 +52,22 @@ class RuntimeContext:
         if self._client is None and self._client_factory is not None:
             factory, self._client_factory = self._client_factory, None
             self._client = factory()
+            self._owns_client = self._client is not None
         return self._client
 
     @client.setter
     def client(self, value: Any | None) -> None:
         self._client = value
         self._client_factory = None
+        self._owns_client = False
+
+    def close(self) -> None:
+        """Release what this context created itself (a client made by its factory); safe to call twice."""
+        if self._owns_client and self._client is not None:
+            close = getattr(self._client, 'close', None)
+            if callable(close):
+                close()
+            self._client, self._owns_client = None, False
 
     def __repr__(self) -> str:
         return f'RuntimeContext(job_id={self.job_id!r}, logger={type(self.logger).__name__}, env={self.env!r})'

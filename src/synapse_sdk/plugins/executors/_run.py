@@ -88,5 +88,8 @@ def run_action(action_cls: type[BaseAction[Any]], params: BaseModel, ctx: Runtim
             {'action': action_cls.action_name or action_cls.__name__, 'exception': type(exc).__name__},
         ) from exc
     finally:
-        if not ctx.logger.finished:
-            ctx.logger.finish()
+        try:
+            if not ctx.logger.finished:
+                ctx.logger.finish()
+        finally:
+            ctx.close()
