@@ -72,3 +72,24 @@ def test_importing_plugins_loads_no_heavy_modules():
     )
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_plugin_core_never_imports_clients_local_or_cli():
+    import ast
+    from pathlib import Path
+
+    root = Path(synapse_sdk.plugins.__file__).parent
+    offenders = []
+    for path in root.rglob('*.py'):
+        for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [
+                f'{path.relative_to(root)}: {name}'
+                for name in names
+                if name.split('.')[:2] in (['synapse_sdk', 'clients'], ['synapse_sdk', 'local'], ['synapse_sdk', 'cli'])
+            ]
+    assert offenders == []
