@@ -1,0 +1,232 @@
+"""Converter throughput: COCO -> YOLO and YOLO -> COCO on 5,000 images / 50,000 boxes, beside Datumaro.
+
+Also the peak RSS of streaming a 100k-annotation COCO file, beside json / orjson / pycocotools.
+
+    .venv/bin/python bench/convert.py                         # ours + plain-Python baseline (+ Datumaro if importable)
+    /tmp/synapse-bench-venv/bin/python bench/convert.py       # a venv with '.[datasets,bench]' adds Datumaro
+
+Every figure is measured in this run, on the same generated data; the median of ``--repeat`` runs is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+SIZES = [(640, 480), (800, 600), (1024, 768), (320, 240)]
+
+
+def png_bytes(width: int, height: int) -> bytes:
+    """A small valid PNG (black RGB) whose size is in its header."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = (b'\x00' + b'\x00' * width * 3) * height
+    header = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
+    return b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) + chunk(b'IDAT', zlib.compress(raw, 9)) + chunk(b'IEND', b'')
+
+
+def make_coco(root: Path, images: int, boxes_per_image: int, *, seed: int = 0, write_images: bool = True) -> Path:
+    """``root/annotations.json`` + ``root/img_<i>.png`` with ``images * boxes_per_image`` boxes over 3 classes."""
+    rng = random.Random(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    blobs = {size: png_bytes(*size) for size in SIZES}
+    doc_images, annotations = [], []
+    for i in range(1, images + 1):
+        width, height = SIZES[i % len(SIZES)]
+        name = f'img_{i:06d}.png'
+        doc_images.append({'id': i, 'file_name': name, 'width': width, 'height': height})
+        if write_images:
+            (root / name).write_bytes(blobs[(width, height)])
+        for _ in range(boxes_per_image):
+            w, h = rng.randint(8, width // 3), rng.randint(8, height // 3)
+            x, y = rng.randint(0, width - w), rng.randint(0, height - h)
+            annotations.append(
+                {
+                    'id': len(annotations) + 1,
+                    'image_id': i,
+                    'category_id': rng.randint(1, 3),
+                    'bbox': [x, y, w, h],
+                    'area': w * h,
+                    'iscrowd': 0,
+                    'segmentation': [],
+                }
+            )
+    categories = [{'id': k, 'name': name, 'supercategory': ''} for k, name in enumerate(['car', 'person', 'bike'], 1)]
+    document = {'images': doc_images, 'annotations': annotations, 'categories': categories}
+    (root / 'annotations.json').write_text(json.dumps(document))
+    return root
+
+
+def timed(runs: int, work: Callable[[Path], object], scratch: Path) -> float:
+    """Median seconds of ``runs`` calls of ``work(fresh output folder)``."""
+    times = []
+    for r in range(runs):
+        out = scratch / f'out_{r}'
+        start = time.perf_counter()
+        work(out)
+        times.append(time.perf_counter() - start)
+        shutil.rmtree(out, ignore_errors=True)
+    return statistics.median(times)
+
+
+def ours(source: str, target: str, src: Path, images: str) -> Callable[[Path], object]:
+    from synapse_sdk.plugins.datasets import get_converter
+
+    converter = get_converter(source, target, images=images)
+    return lambda out: converter.convert(src, out)
+
+
+def plain_coco_to_yolo(src: Path) -> Callable[[Path], object]:
+    """The obvious hand-written converter: json.load, group by image, write rows, copy images."""
+
+    def run(out: Path) -> None:
+        document = json.loads((src / 'annotations.json').read_text())
+        names = {c['id']: i for i, c in enumerate(sorted(document['categories'], key=lambda c: c['id']))}
+        by_image: dict[int, list[dict]] = {}
+        for ann in document['annotations']:
+            by_image.setdefault(ann['image_id'], []).append(ann)
+        (out / 'images').mkdir(parents=True)
+        (out / 'labels').mkdir()
+        for image in document['images']:
+            w, h = image['width'], image['height']
+            rows = []
+            for ann in by_image.get(image['id'], []):
+                x, y, bw, bh = ann['bbox']
+                cx, cy = (x + bw / 2) / w, (y + bh / 2) / h
+                rows.append(f'{names[ann["category_id"]]} {cx:.6f} {cy:.6f} {bw / w:.6f} {bh / h:.6f}')
+            stem = os.path.splitext(image['file_name'])[0]
+            (out / 'labels' / f'{stem}.txt').write_text('\n'.join(rows) + '\n')
+            shutil.copyfile(src / image['file_name'], out / 'images' / image['file_name'])
+
+    return run
+
+
+def datumaro_layout(src: Path, dest: Path) -> Path:
+    """The same COCO data in Datumaro's layout (``annotations/instances_default.json``, ``images/default/``)."""
+    (dest / 'annotations').mkdir(parents=True)
+    (dest / 'images' / 'default').mkdir(parents=True)
+    shutil.copyfile(src / 'annotations.json', dest / 'annotations' / 'instances_default.json')
+    for path in src.glob('*.png'):
+        os.link(path, dest / 'images' / 'default' / path.name)
+    return dest
+
+
+def datumaro_convert(source: str, target: str, src: Path) -> Callable[[Path], object]:
+    from datumaro.components.dataset import Dataset
+
+    def run(out: Path) -> None:
+        Dataset.import_from(str(src), source).export(str(out), target, save_media=True)
+
+    return run
+
+
+def rss_probe(kind: str, path: Path) -> tuple[float, float]:
+    """Seconds and peak RSS (MiB) of loading ``path`` with ``kind``, in a fresh process."""
+    code = f"""
+import time, sys
+from pathlib import Path
+path = Path({str(path)!r})
+start = time.perf_counter()
+if {kind!r} == 'ours':
+    from synapse_sdk.plugins.datasets.readers.coco import COCOReader
+    from synapse_sdk.plugins.datasets.options import ConvertOptions
+    from synapse_sdk.plugins.datasets.report import ReportBuilder
+    n = sum(item.count() for item in COCOReader(path.parent, ReportBuilder('coco'), ConvertOptions()))
+elif {kind!r} == 'json':
+    import json; n = len(json.loads(path.read_text())['annotations'])
+elif {kind!r} == 'orjson':
+    import orjson; n = len(orjson.loads(path.read_bytes())['annotations'])
+else:
+    import io, contextlib
+    from pycocotools.coco import COCO
+    with contextlib.redirect_stdout(io.StringIO()):
+        n = len(COCO(str(path)).anns)
+hwm = next(line for line in open('/proc/self/status') if line.startswith('VmHWM'))
+print(time.perf_counter() - start, int(hwm.split()[1]) / 1024, n)
+"""
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child would report this (big) parent's peak
+    bare = "print(int(next(x for x in open('/proc/self/status') if x.startswith('VmHWM')).split()[1]) / 1024)"
+    baseline = subprocess.run([sys.executable, '-c', bare], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
+    seconds, rss, _ = out.stdout.split()
+    return float(seconds), float(rss) - float(baseline.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--images', type=int, default=5000)
+    parser.add_argument('--boxes', type=int, default=10, help='boxes per image')
+    parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--rss-annotations', type=int, default=100_000)
+    args = parser.parse_args()
+    total = args.images * args.boxes
+    scratch = Path(tempfile.mkdtemp(prefix='synapse-bench-'))
+    try:
+        coco = make_coco(scratch / 'coco', args.images, args.boxes)
+        yolo = scratch / 'yolo'
+        ours('coco', 'yolo', coco, 'copy')(yolo)
+        print(f'data: {args.images} images, {total} boxes; median of {args.repeat}; python {sys.version.split()[0]}')
+        works: list[tuple[str, Callable[[Path], object]]] = [
+            ('ours COCO->YOLO (images copied)', ours('coco', 'yolo', coco, 'copy')),
+            ('ours COCO->YOLO (images linked)', ours('coco', 'yolo', coco, 'link')),
+            ('ours YOLO->COCO (images copied)', ours('yolo', 'coco', yolo, 'copy')),
+            ('ours YOLO->COCO (images linked)', ours('yolo', 'coco', yolo, 'link')),
+            ('plain python COCO->YOLO (json.load, copy)', plain_coco_to_yolo(coco)),
+        ]
+        try:
+            import datumaro  # noqa: F401
+        except ImportError:
+            print('datumaro: not installed in this interpreter (pip install -e ".[datasets,bench]" in a separate venv)')
+        else:
+            dm_coco = datumaro_layout(coco, scratch / 'dm_coco')
+            dm_yolo = scratch / 'dm_yolo'
+            datumaro_convert('coco_instances', 'yolo', dm_coco)(dm_yolo)
+            works += [
+                ('datumaro COCO->YOLO (save_media)', datumaro_convert('coco_instances', 'yolo', dm_coco)),
+                ('datumaro YOLO->COCO (save_media)', datumaro_convert('yolo', 'coco_instances', dm_yolo)),
+            ]
+        # round-robin, so that load from elsewhere on the machine hits every candidate alike
+        times: dict[str, list[float]] = {label: [] for label, _ in works}
+        for _ in range(args.repeat):
+            for label, work in works:
+                times[label].append(timed(1, work, scratch))
+        rows = [(label, total / statistics.median(samples)) for label, samples in times.items()]
+        for label, rate in rows:
+            print(f'{label:48s} {rate:10,.0f} annotations/s')
+        rates = dict(rows)
+        for direction in ('COCO->YOLO', 'YOLO->COCO'):
+            peer = rates.get(f'datumaro {direction} (save_media)')
+            if peer:
+                ratio = rates[f'ours {direction} (images copied)'] / peer
+                print(f'speed-up vs datumaro, {direction}, both copying images: {ratio:.1f}x')
+        big = make_coco(scratch / 'big', args.rss_annotations // 10, 10, seed=1, write_images=False)
+        blank = big / 'blank.png'
+        blank.write_bytes(png_bytes(4, 4))
+        for image in json.loads((big / 'annotations.json').read_text())['images']:
+            os.link(blank, big / image['file_name'])
+        size_mib = (big / 'annotations.json').stat().st_size / 2**20
+        print(f'\n{args.rss_annotations} annotations, annotations.json {size_mib:.1f} MiB:')
+        print('load time and peak RSS above a bare interpreter (each in a fresh process)')
+        for kind in ('ours', 'json', 'orjson', 'pycocotools'):
+            seconds, rss = rss_probe(kind, big / 'annotations.json')
+            print(f'{kind:12s} {seconds:6.2f} s  {rss:7.1f} MiB')
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,232 @@
+"""COCO: ``[split/]annotations.json`` with images beside it, read in two streaming passes.
+
+Pass 1 keeps categories, images and, per annotation, only ``(image_id, byte offset, length)``;
+pass 2 re-reads each image's annotations by offset. Memory stays small for any file size.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+from pydantic import ValidationError as PydanticValidationError
+
+from synapse_sdk.exceptions import ValidationError
+from synapse_sdk.plugins.datasets._classes import ClassMap
+from synapse_sdk.plugins.datasets._hub import HubItem
+from synapse_sdk.plugins.datasets._jsonstream import JsonStreamError, iter_top_level_arrays, line_of
+from synapse_sdk.plugins.datasets._paths import inside
+from synapse_sdk.plugins.datasets.formats import SPLITS, DatasetFormat
+from synapse_sdk.plugins.datasets.models.coco import COCOAnnotation, COCOCategory, COCOImage
+from synapse_sdk.plugins.datasets.options import ConvertOptions
+from synapse_sdk.plugins.datasets.readers.base import Reader, first_error
+from synapse_sdk.plugins.datasets.readers.coco_objects import coco_annotation_to_dm, plain_box
+from synapse_sdk.plugins.datasets.report import ReportBuilder, SkipReason
+
+__all__ = ['COCOIndex', 'COCOReader']
+
+_WANTED = frozenset({'images', 'annotations', 'categories'})
+_NAMES = ('annotations.json', 'instances.json', 'person_keypoints.json')
+
+
+class COCOIndex:
+    """Pass 1 over one COCO file: categories, images, and the byte runs of each image's annotations.
+
+    A run is a stretch of consecutive annotations of one image (a file sorted by ``image_id`` has one run
+    per image), so memory is a few integers per image, not the annotations themselves.
+    """
+
+    def __init__(self, path: Path, report: ReportBuilder, file: str) -> None:
+        self.path = path
+        self.categories: dict[int, COCOCategory] = {}
+        self.images: list[COCOImage] = []
+        run_ids, starts, ends, counts = array('q'), array('q'), array('q'), array('q')
+        try:
+            for key, offset, length, element in iter_top_level_arrays(path, _WANTED):
+                if key == 'annotations':
+                    image_id = element.get('image_id') if isinstance(element, dict) else None
+                    image_id = image_id if isinstance(image_id, int) else -1
+                    if run_ids and run_ids[-1] == image_id:
+                        ends[-1] = offset + length
+                        counts[-1] += 1
+                    else:
+                        run_ids.append(image_id)
+                        starts.append(offset)
+                        ends.append(offset + length)
+                        counts.append(1)
+                elif key == 'images':
+                    self._image(element, report, file, offset)
+                else:
+                    self._category(element, file, offset)
+        except JsonStreamError as exc:
+            line = line_of(path, exc.offset)
+            raise ValidationError(
+                f'{file}: invalid JSON at line {line}: {exc}',
+                {'file': str(path), 'line': line, 'reason': 'invalid_json'},
+            ) from exc
+        self._starts, self._ends, self._counts = starts, ends, counts
+        self._runs: dict[int, list[int]] = {}
+        for run, image_id in enumerate(run_ids):
+            self._runs.setdefault(image_id, []).append(run)
+
+    def _image(self, element: object, report: ReportBuilder, file: str, offset: int) -> None:
+        try:
+            self.images.append(COCOImage.model_validate(element))
+        except PydanticValidationError as exc:
+            report.items_seen += 1
+            line = line_of(self.path, offset)
+            report.skip_item(f'image@line{line}', SkipReason.INVALID_VALUE, first_error(exc), file=file)
+
+    def _category(self, element: object, file: str, offset: int) -> None:
+        try:
+            category = COCOCategory.model_validate(element)
+        except PydanticValidationError as exc:
+            line = line_of(self.path, offset)
+            raise ValidationError(
+                f'{file}: bad category at line {line}: {first_error(exc)}', {'file': str(self.path), 'line': line}
+            ) from exc
+        self.categories[category.id] = category
+
+    def annotations_of(self, fh: BinaryIO, image_id: int) -> Iterator[tuple[int, Any]]:
+        """``(byte offset of its run, parsed element)`` of each annotation of ``image_id``: one read per run."""
+        for run in self._runs.get(image_id, ()):
+            start = self._starts[run]
+            fh.seek(start)
+            for element in orjson.loads(b'[' + fh.read(self._ends[run] - start) + b']'):
+                yield start, element
+
+    def count(self, image_id: int) -> int:
+        """Number of annotations of ``image_id``."""
+        return sum(self._counts[run] for run in self._runs.get(image_id, ()))
+
+    def orphans(self) -> int:
+        """Annotations whose ``image_id`` names no image."""
+        known = {image.id for image in self.images}
+        return sum(self.count(image_id) for image_id in self._runs if image_id not in known)
+
+
+class COCOReader(Reader):
+    """COCO instances / person keypoints; flat ``root/annotations.json`` or ``root/<split>/annotations.json``."""
+
+    format = DatasetFormat.COCO
+
+    def __init__(self, root: Path, report: ReportBuilder, options: ConvertOptions, only: Path | None = None) -> None:
+        super().__init__(root if only is None else only.parent, report, options, only)
+        self.files: list[tuple[str | None, Path]] = []
+        if only is not None:
+            self.files = [(None, only)]
+        elif (root / 'train').is_dir() and (root / 'valid').is_dir():
+            self.has_splits = True
+            for split in SPLITS:
+                found = _annotation_file(root / split)
+                if found is not None:
+                    self.files.append((split, found))
+        else:
+            found = _annotation_file(root)
+            if found is None:
+                raise ValidationError(
+                    f'{root}: no annotations.json (nor train/ and valid/ splits)', {'root': str(root)}
+                )
+            self.files = [(None, found)]
+        self.indexes = [(split, path, COCOIndex(path, report, self._rel(path))) for split, path in self.files]
+        categories = {cid: c for _, _, index in self.indexes for cid, c in index.categories.items()}
+        self.categories = categories
+        self.classes = ClassMap.from_list([categories[cid].name for cid in sorted(categories)])
+        point_counts = {len(c.keypoints) for c in categories.values() if c.keypoints}
+        self.kpt_shape = (max(point_counts), 3) if point_counts else None
+
+    def _rel(self, path: Path) -> str:
+        return os.path.relpath(path, self.root).replace(os.sep, '/')
+
+    def class_map(self) -> ClassMap:
+        """Categories sorted by id, re-numbered from 0 (COCO output adds 1 back)."""
+        return self.classes
+
+    def total(self) -> int:
+        """Number of images."""
+        return sum(len(index.images) for _, _, index in self.indexes)
+
+    def __iter__(self) -> Iterator[HubItem]:
+        """One item per ``images`` entry; annotations come by offset from pass 1."""
+        for split, path, index in self.indexes:
+            file = self._rel(path)
+            orphans = index.orphans()
+            if orphans:
+                self._drop(orphans, SkipReason.IMAGE_MISSING)
+                self.report.problem(file, None, SkipReason.IMAGE_MISSING, f'{orphans} annotations name no image')
+            with open(path, 'rb') as fh:
+                for image in index.images:
+                    item = self._item(split, path.parent, image, index, fh, file)
+                    if item is not None:
+                        yield item
+
+    def _item(self, split, folder: Path, image: COCOImage, index: COCOIndex, fh, file: str) -> HubItem | None:
+        report = self.report
+        report.items_seen += 1
+        stem = os.path.splitext(image.file_name.replace('\\', '/'))[0]
+        name = f'{split}/{stem}' if split else stem
+        path = inside(folder, image.file_name)
+        if path is None:
+            report.skip_item(
+                name, SkipReason.UNSAFE_PATH, f"file_name '{image.file_name}' leaves the dataset", file=file
+            )
+            self._drop(index.count(image.id), SkipReason.UNSAFE_PATH)
+            return None
+        if not path.is_file():
+            report.skip_item(name, SkipReason.IMAGE_MISSING, f'no image {image.file_name}', file=file)
+            self._drop(index.count(image.id), SkipReason.IMAGE_MISSING)
+            return None
+        item = HubItem(name, stem.lstrip('/'), split, path, file, width=image.width, height=image.height)
+        for offset, element in index.annotations_of(fh, image.id):
+            report.annotations_seen += 1
+            self._annotation(item, element, file, offset, index)
+        return item
+
+    def _drop(self, count: int, reason: SkipReason) -> None:
+        self.report.annotations_seen += count
+        if count:
+            self.report.annotations_skipped[reason.value] += count
+
+    def _annotation(self, item: HubItem, element: Any, file: str, offset: int, index: COCOIndex) -> None:
+        report = self.report
+        simple = plain_box(element)
+        if simple is not None:
+            category = self.categories.get(element['category_id'])
+            if category is not None:
+                data = [int(v) if v == int(v) else v for v in simple]
+                box = {'id': f'a{element["id"]}', 'classification': category.name, 'attrs': [], 'data': data}
+                item.entry.setdefault('bounding_box', []).append(box)
+                return
+        where = f'annotation id {element.get("id")}: ' if isinstance(element, dict) else ''
+        try:
+            annotation = COCOAnnotation.model_validate(element)
+        except PydanticValidationError as exc:
+            line = line_of(index.path, offset)
+            report.skip_annotation(SkipReason.INVALID_VALUE, file=file, line=line, message=where + first_error(exc))
+            return
+        category = self.categories.get(annotation.category_id)
+        if category is None:
+            line = line_of(index.path, offset)
+            message = f'{where}category_id {annotation.category_id} is not in categories'
+            report.skip_annotation(SkipReason.CLASS_OUT_OF_RANGE, file=file, line=line, message=message)
+            return
+        try:
+            converted = coco_annotation_to_dm(annotation, category)
+        except ValueError as exc:
+            line = line_of(index.path, offset)
+            report.skip_annotation(SkipReason.INVALID_VALUE, file=file, line=line, message=where + str(exc))
+            return
+        for tool, anns in converted.items():
+            item.entry.setdefault(tool, []).extend(anns)
+
+
+def _annotation_file(folder: Path) -> Path | None:
+    for name in _NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    found = sorted(folder.glob('*.json')) if folder.is_dir() else []
+    return found[0] if len(found) == 1 else None

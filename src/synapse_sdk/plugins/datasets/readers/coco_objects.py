@@ -1,0 +1,99 @@
+"""One COCO annotation → DM v2 annotations (box, polygons, RLE mask, keypoints grouped with their box)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from synapse_sdk.plugins.datasets._masks import counts_from_coco_string, dm_rle_from_rows, rows_from_coco_counts
+from synapse_sdk.plugins.datasets.models.coco import COCOAnnotation, COCOCategory, COCORle
+
+__all__ = ['coco_annotation_to_dm', 'plain_box']
+
+_PLAIN_KEYS = frozenset({'id', 'image_id', 'category_id', 'bbox', 'area', 'iscrowd', 'segmentation'})
+
+
+def plain_box(element: Any) -> list[float] | None:
+    """The bbox of a box-only annotation whose fields are all well-formed (the fast path), else None."""
+    if type(element) is not dict or not _PLAIN_KEYS.issuperset(element) or element.get('segmentation'):
+        return None
+    bbox = element.get('bbox')
+    if type(bbox) is not list or len(bbox) != 4 or type(element.get('id')) is not int:
+        return None
+    if type(element.get('category_id')) is not int:
+        return None
+    for value in bbox:  # orjson never yields NaN or infinity
+        if type(value) is not int and type(value) is not float:
+            return None
+    return bbox if bbox[2] > 0 and bbox[3] > 0 else None
+
+
+def _whole(values: Any) -> list[float | int]:
+    """Whole floats as ints (``10.0`` → ``10``); other values unchanged."""
+    return [int(v) if float(v).is_integer() else v for v in values]
+
+
+def _attrs(annotation: COCOAnnotation) -> list[dict[str, Any]]:
+    return [{'name': key, 'value': value} for key, value in (annotation.attributes or {}).items()]
+
+
+def _polygons(annotation: COCOAnnotation, name: str) -> list[dict[str, Any]]:
+    out = []
+    for k, flat in enumerate(annotation.segmentation or []):  # type: ignore[arg-type]
+        if len(flat) < 6 or len(flat) % 2:
+            raise ValueError(f'segmentation[{k}] needs an even number (>= 6) of values')
+        points = [_whole(flat[i : i + 2]) for i in range(0, len(flat), 2)]
+        out.append({'id': f'a{annotation.id}_p{k}', 'classification': name, 'attrs': [], 'data': points})
+    return out
+
+
+def _mask(annotation: COCOAnnotation, name: str) -> dict[str, Any]:
+    rle = annotation.segmentation
+    assert isinstance(rle, COCORle)
+    height, width = rle.size
+    counts = counts_from_coco_string(rle.counts) if isinstance(rle.counts, str) else rle.counts
+    rows = rows_from_coco_counts(counts, height, width)
+    return {
+        'id': f'a{annotation.id}_m',
+        'classification': name,
+        'attrs': [],
+        'data': dm_rle_from_rows(rows, height, width),
+    }
+
+
+def _keypoints(annotation: COCOAnnotation, category: COCOCategory, name: str) -> list[dict[str, Any]]:
+    values = annotation.keypoints or []
+    labels = category.keypoints or []
+    out = []
+    for j in range(len(values) // 3):
+        x, y, visibility = values[3 * j : 3 * j + 3]
+        attrs = [{'name': 'visibility', 'value': int(visibility)}]
+        if j < len(labels):
+            attrs.insert(0, {'name': 'keypoint', 'value': labels[j]})
+        out.append({'id': f'a{annotation.id}_k{j}', 'classification': name, 'attrs': attrs, 'data': _whole([x, y])})
+    return out
+
+
+def coco_annotation_to_dm(annotation: COCOAnnotation, category: COCOCategory) -> dict[str, list[dict[str, Any]]]:
+    """DM v2 annotations of one COCO annotation; raises ValueError on a malformed segmentation."""
+    name = category.name
+    out: dict[str, list[dict[str, Any]]] = {}
+    box_id = None
+    if annotation.bbox is not None and annotation.bbox[2] > 0 and annotation.bbox[3] > 0:
+        box_id = f'a{annotation.id}'
+        out['bounding_box'] = [
+            {'id': box_id, 'classification': name, 'attrs': _attrs(annotation), 'data': _whole(annotation.bbox)}
+        ]
+    if isinstance(annotation.segmentation, COCORle):
+        out['segmentation'] = [_mask(annotation, name)]
+    elif annotation.segmentation:
+        out['polygon'] = _polygons(annotation, name)
+    if annotation.keypoints:
+        out['keypoint'] = _keypoints(annotation, category, name)
+    members = [a['id'] for tool in ('bounding_box', 'polygon', 'segmentation', 'keypoint') for a in out.get(tool, ())]
+    if len(members) > 1 and (box_id or 'keypoint' in out):
+        out['group'] = [{'id': f'a{annotation.id}_g', 'classification': name, 'attrs': [], 'data': members}]
+    if box_id is None and annotation.attributes:
+        first = next(iter(out.values()), None)
+        if first:
+            first[0]['attrs'] = _attrs(annotation)
+    return out

@@ -1,0 +1,152 @@
+"""YOLO folders: ``[split/]{images|img|imgs}/`` with ``[split/]labels/<stem>.txt``, plus ``dataset.yaml``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError as PydanticValidationError
+
+from synapse_sdk.exceptions import ValidationError
+from synapse_sdk.plugins.datasets._classes import ClassMap
+from synapse_sdk.plugins.datasets._hub import HubItem
+from synapse_sdk.plugins.datasets.formats import IMAGE_EXTENSIONS, DatasetFormat
+from synapse_sdk.plugins.datasets.models.yolo import YoloDatasetConfig
+from synapse_sdk.plugins.datasets.options import ConvertOptions
+from synapse_sdk.plugins.datasets.readers.base import Reader, first_error
+from synapse_sdk.plugins.datasets.readers.yolo_rows import parse_label
+from synapse_sdk.plugins.datasets.report import ReportBuilder, SkipReason
+
+__all__ = ['YoloReader', 'load_yolo_config']
+
+_IMAGE_DIRS = ('images', 'img', 'imgs')
+_SPLIT_DIRS = (('train', 'train'), ('valid', 'valid'), ('val', 'valid'), ('test', 'test'))
+
+
+def load_yolo_config(root: Path) -> tuple[YoloDatasetConfig | None, list[str]]:
+    """``dataset.yaml`` (or ``data.yaml``) of ``root``, and the class names (from it, else ``classes.txt``)."""
+    config = None
+    for file_name in ('dataset.yaml', 'data.yaml', 'dataset.yml', 'data.yml'):
+        path = root / file_name
+        if path.is_file():
+            try:
+                raw = yaml.safe_load(path.read_text(encoding='utf-8')) or {}
+                config = YoloDatasetConfig.model_validate(raw)
+            except yaml.YAMLError as exc:
+                raise ValidationError(f'{file_name}: not valid YAML: {exc}', {'file': str(path)}) from exc
+            except PydanticValidationError as exc:
+                raise ValidationError(f'{file_name}: {first_error(exc)}', {'file': str(path)}) from exc
+            break
+    names = list(config.names) if config and config.names else []
+    classes_txt = root / 'classes.txt'
+    if not names and classes_txt.is_file():
+        names = [line.strip() for line in classes_txt.read_text(encoding='utf-8').splitlines() if line.strip()]
+    return config, names
+
+
+def _image_dir(folder: Path) -> Path | None:
+    return next((folder / name for name in _IMAGE_DIRS if (folder / name).is_dir()), None)
+
+
+def _walk_images(folder: Path) -> list[str]:
+    """Relative POSIX paths of the images under ``folder``, sorted."""
+    found: list[str] = []
+    for directory, subdirs, files in os.walk(folder):
+        subdirs.sort()
+        base = os.path.relpath(directory, folder)
+        for file_name in files:
+            if os.path.splitext(file_name)[1].lower() in IMAGE_EXTENSIONS:
+                found.append(file_name if base == '.' else f'{base}/{file_name}'.replace(os.sep, '/'))
+    return sorted(found)
+
+
+class YoloReader(Reader):
+    """YOLO detect / segment / pose (row type per the spec: ``kpt_shape`` decides pose)."""
+
+    format = DatasetFormat.YOLO
+
+    def __init__(self, root: Path, report: ReportBuilder, options: ConvertOptions, only: Path | None = None) -> None:
+        if only is not None:  # <root>/labels/<stem>.txt or <root>/<split>/labels/<stem>.txt
+            root = only.parent.parent
+            config_root = next((p for p in (root, root.parent) if (p / 'dataset.yaml').is_file()), root)
+        else:
+            config_root = root
+        super().__init__(root, report, options, only)
+        self.config, names = load_yolo_config(config_root)
+        self.kpt_shape = self.config.kpt_shape if self.config else None
+        self.classes = ClassMap.from_list(names)
+        self.sources: list[tuple[str | None, Path, Path]] = []
+        splits = [(split, root / folder) for folder, split in _SPLIT_DIRS if _image_dir(root / folder)]
+        if only is None and {'train', 'valid'} <= {split for split, _ in splits}:
+            self.has_splits = True
+            self.sources = [(split, _image_dir(folder), folder / 'labels') for split, folder in splits]  # type: ignore[misc]
+        else:
+            images = _image_dir(root)
+            if images is None:
+                raise ValidationError(
+                    f'{root}: no images/ (or img/, imgs/) folder, and no train/ and valid/ splits', {'root': str(root)}
+                )
+            self.sources = [(None, images, root / 'labels')]
+        self._images = [(split, images, labels, _walk_images(images)) for split, images, labels in self.sources]
+        if only is not None:
+            stem = only.stem
+            self._images = [
+                (s, i, lab, [n for n in names if os.path.splitext(n)[0] == stem]) for s, i, lab, names in self._images
+            ]
+
+    def class_map(self) -> ClassMap:
+        """Names from ``dataset.yaml`` or ``classes.txt``; unnamed ids become ``class_<i>`` as they appear."""
+        return self.classes
+
+    def total(self) -> int:
+        """Number of images."""
+        return sum(len(names) for *_, names in self._images)
+
+    def __iter__(self) -> Iterator[HubItem]:
+        """One item per image (a missing label file = no objects); labels without an image are skipped."""
+        for split, image_dir, label_dir, names in self._images:
+            stems = set()
+            for image_name in names:
+                stem = os.path.splitext(image_name)[0]
+                stems.add(stem)
+                item = self._read(split, image_dir / image_name, label_dir, stem)
+                if item is not None:
+                    yield item
+            if self.only is None:
+                self._orphans(split, label_dir, stems)
+
+    def _read(self, split: str | None, image: Path, label_dir: Path, stem: str) -> HubItem | None:
+        report = self.report
+        report.items_seen += 1
+        name = f'{split}/{stem}' if split else stem
+        label = label_dir / f'{stem}.txt'
+        file = os.path.relpath(label, self.root).replace(os.sep, '/')
+        item = HubItem(name, stem, split, image, file)
+        size = item.size()
+        if size is None:
+            report.skip_item(name, SkipReason.IMAGE_MISSING, f'cannot read the size of {image.name}', file=file)
+            return None
+        try:
+            text = label.read_text(encoding='utf-8')
+        except FileNotFoundError:
+            return item
+        except (OSError, UnicodeDecodeError) as exc:
+            report.skip_item(name, SkipReason.INVALID_VALUE, f'cannot read {label.name}: {exc}', file=file)
+            return None
+        item.entry = parse_label(text, size, self.classes, self.kpt_shape, report, file)
+        return item
+
+    def _orphans(self, split: str | None, label_dir: Path, stems: set[str]) -> None:
+        if not label_dir.is_dir():
+            return
+        for directory, _, files in os.walk(label_dir):
+            base = os.path.relpath(directory, label_dir)
+            for file_name in sorted(files):
+                stem = os.path.splitext(file_name)[0] if base == '.' else f'{base}/{os.path.splitext(file_name)[0]}'
+                if file_name.endswith('.txt') and stem not in stems:
+                    self.report.items_seen += 1
+                    name = f'{split}/{stem}' if split else stem
+                    file = os.path.relpath(os.path.join(directory, file_name), self.root).replace(os.sep, '/')
+                    self.report.skip_item(name, SkipReason.IMAGE_MISSING, 'a label file without an image', file=file)

@@ -1,0 +1,169 @@
+"""YOLO output: ``[split/]images/`` + ``[split/]labels/<stem>.txt`` + ``dataset.yaml`` + ``classes.txt``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from synapse_sdk.plugins.datasets._hub import HubItem
+from synapse_sdk.plugins.datasets._staging import write_file
+from synapse_sdk.plugins.datasets.formats import DatasetFormat, YoloTask
+from synapse_sdk.plugins.datasets.report import SkipReason
+from synapse_sdk.plugins.datasets.writers.base import Writer, loose_keypoints, objects_of
+
+__all__ = ['YoloWriter']
+
+
+class YoloWriter(Writer):
+    """One task type per output (``yolo_task``): detect, segment or pose."""
+
+    format = DatasetFormat.YOLO
+
+    def _norm(self, value: float) -> str:
+        if value < 0.0 or value > 1.0:
+            value = 0.0 if value < 0.0 else 1.0
+            self.report.clamped += 1
+        return f'{value:.6f}'
+
+    def _box(self, data: list[float], size: tuple[int, int]) -> str:
+        x, y, w, h = data
+        width, height = size
+        cx, cy, nw, nh = (x + w / 2) / width, (y + h / 2) / height, w / width, h / height
+        if 0.0 <= min(cx, cy, nw, nh) and max(cx, cy, nw, nh) <= 1.0:  # the common case: nothing to clamp
+            return f'{cx:.6f} {cy:.6f} {nw:.6f} {nh:.6f}'
+        return ' '.join(self._norm(v) for v in (cx, cy, nw, nh))
+
+    def _points(self, points: list[list[float]], size: tuple[int, int]) -> str:
+        width, height = size
+        return ' '.join(f'{self._norm(px / width)} {self._norm(py / height)}' for px, py in points)
+
+    def write(self, item: HubItem) -> None:
+        """Write the label file and place the image; an unreadable image skips the item."""
+        size = item.size()
+        if size is None:
+            self.report.skip_item(
+                item.name, SkipReason.IMAGE_MISSING, 'cannot read the image size', file=item.source_file
+            )
+            self.report.annotations_skipped[SkipReason.IMAGE_MISSING.value] += item.count()
+            return
+        task = self.options.yolo_task
+        if task is YoloTask.POSE:
+            rows = self._pose_rows(item, size)
+        else:
+            rows = self._shape_rows(item, size, task)
+        split = self.split_of(item)
+        folder = self.folder(split)
+        if split not in self.splits_written:
+            (folder / 'labels').mkdir(parents=True, exist_ok=True)
+            (folder / 'images').mkdir(parents=True, exist_ok=True)
+            self.splits_written.add(split)
+        write_file(folder / 'labels' / f'{self.file_stem(item)}.txt', ''.join(f'{r}\n' for r in rows).encode())
+        self.place_image(item, folder / 'images')
+        self.report.items_written += 1
+        self.report.annotations_written += len(rows)
+
+    def _shape_rows(self, item: HubItem, size: tuple[int, int], task: YoloTask) -> list[str]:
+        objs = objects_of(item)
+        polygons = {p['id']: p for p in item.entry.get('polygon', ())}
+        rows: list[str] = []
+        for box in item.entry.get('bounding_box', ()):
+            class_id = self.class_id(box, item.source_file)
+            if class_id is None:
+                continue
+            self.lose_attrs(box)
+            if task is YoloTask.DETECT:
+                rows.append(f'{class_id} {self._box(box["data"], size)}')
+                continue
+            tied = [polygons[s] for s in objs.shapes_of.get(box['id'], ()) if s in polygons]
+            if tied:
+                rows += [f'{class_id} {self._points(p["data"], size)}' for p in tied]
+                continue
+            x, y, w, h = box['data']
+            corners = [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]
+            rows.append(f'{class_id} {self._points(corners, size)}')
+        tools = {'bounding_box'}
+        owned = objs.owned
+        if task is YoloTask.SEGMENT:
+            tools.add('polygon')
+            for polygon in polygons.values():
+                if polygon['id'] in owned:
+                    continue
+                class_id = self.class_id(polygon, item.source_file)
+                if class_id is not None:
+                    self.lose_attrs(polygon)
+                    rows.append(f'{class_id} {self._points(polygon["data"], size)}')
+            owned = owned - polygons.keys()
+        self.skip_rest(item, tools, owned | objs.box_groups)
+        return rows
+
+    def _kpt_shape(self, item: HubItem, by_box: dict[str, list[str]]) -> tuple[int, int]:
+        if self.setup.kpt_shape is None:
+            longest = max((len(points) for points in by_box.values()), default=0)
+            if not longest:
+                longest = max((len(g.get('data') or []) for g in item.entry.get('group', ())), default=0) or 1
+            self.setup.kpt_shape = (longest, 3)
+        return self.setup.kpt_shape
+
+    def _keypoint_values(self, points: list[dict[str, Any]], size: tuple[int, int], shape: tuple[int, int]) -> str:
+        count, dims = shape
+        values: list[str] = []
+        for point in points[:count]:
+            values += [self._norm(point['data'][0] / size[0]), self._norm(point['data'][1] / size[1])]
+            if dims == 3:
+                attrs = {a.get('name'): a.get('value') for a in point.get('attrs') or ()}
+                values.append(str(int(attrs.get('visibility', 2))))
+        missing = count - min(len(points), count)
+        values += ['0'] * (missing * dims)
+        if len(points) > count:
+            self.report.lose('keypoints', len(points) - count)
+        return ' '.join(values)
+
+    def _pose_rows(self, item: HubItem, size: tuple[int, int]) -> list[str]:
+        objs = objects_of(item)
+        by_box, owned = objs.keypoints_of, objs.owned
+        shape = self._kpt_shape(item, by_box)
+        keypoints = {k['id']: k for k in item.entry.get('keypoint', ())}
+        rows: list[str] = []
+        for box in item.entry.get('bounding_box', ()):
+            class_id = self.class_id(box, item.source_file)
+            if class_id is None:
+                continue
+            self.lose_attrs(box)
+            points = [keypoints[k] for k in by_box.get(box['id'], ())]
+            rows.append(f'{class_id} {self._box(box["data"], size)} {self._keypoint_values(points, size, shape)}')
+        loose = loose_keypoints(item, owned)
+        for points in loose:
+            class_id = self.class_id(points[0], item.source_file)
+            if class_id is not None:
+                self.report.lose('keypoint_box')
+                rows.append(
+                    f'{class_id} 0.500000 0.500000 1.000000 1.000000 {self._keypoint_values(points, size, shape)}'
+                )
+        self.skip_rest(item, {'bounding_box', 'keypoint', 'group'}, owned)
+        return rows
+
+    def close(self) -> None:
+        """Write ``dataset.yaml`` (Ultralytics keys) and ``classes.txt``."""
+        names = self.classes.ordered_names()
+        splits = {s for s in self.splits_written if s}
+        config: dict[str, Any] = {'path': str(self.setup.final)}
+        if self.setup.split_layout:
+            for split in ('train', 'valid'):
+                (self.out / split / 'images').mkdir(parents=True, exist_ok=True)
+                (self.out / split / 'labels').mkdir(parents=True, exist_ok=True)
+            config.update({'train': 'train/images', 'val': 'valid/images'})
+            if 'test' in splits:
+                config['test'] = 'test/images'
+        else:
+            (self.out / 'images').mkdir(parents=True, exist_ok=True)
+            (self.out / 'labels').mkdir(parents=True, exist_ok=True)
+            config.update({'train': 'images', 'val': 'images'})
+        config['nc'] = len(names)
+        config['names'] = names
+        if self.options.yolo_task is YoloTask.POSE:
+            config['kpt_shape'] = list(self.setup.kpt_shape or (1, 3))
+        text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+        (self.out / 'dataset.yaml').write_text(text, encoding='utf-8')
+        (self.out / 'classes.txt').write_text(''.join(f'{n}\n' for n in names), encoding='utf-8')
+        super().close()
