@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from synapse_sdk.enums import ServeAppStatus
 from synapse_sdk.exceptions import ClientError, PreProcessorError
 from synapse_sdk.plugins.actions.to_task.processing import TaskFailed, file_name
-from synapse_sdk.plugins.actions.to_task.steps import StepFailure, _guard
+from synapse_sdk.plugins.actions.to_task.steps import StepFailure, as_step_failure
 from synapse_sdk.utils.redact import sanitize_urls
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def prepare(action: ToTaskAction, context: ToTaskContext) -> dict[str, Any]:
     except (StepFailure, PreProcessorError):
         raise
     except Exception as exc:
-        raise _guard('Failed to prepare inference', exc) from exc
+        raise as_step_failure('Failed to prepare inference', exc) from exc
     ensure_running(action, context, code, config)
     max_batch = _max_batch_size(config)
     batch_size = max(max_batch or 1, p.batch_size, int(p.pre_processor_params.get('batch_size') or 1), 1)

@@ -25,7 +25,7 @@ class StepFailure(Exception):
     """A job-level failure; its text becomes ``Step '<step>' failed: <text>``."""
 
 
-def _guard(prefix: str, exc: Exception) -> StepFailure:
+def as_step_failure(prefix: str, exc: Exception) -> StepFailure:
     if isinstance(exc, StepFailure):
         return exc
     return StepFailure(f'{prefix}: {sanitize_urls(str(exc)) or type(exc).__name__}')
@@ -74,7 +74,7 @@ class InitializeStep(ToTaskStep):
             if not isinstance(collection, dict):
                 raise StepFailure('Invalid data collection response')
         except Exception as exc:
-            raise _guard('Failed to initialize', exc) from exc
+            raise as_step_failure('Failed to initialize', exc) from exc
         context.project, context.data_collection = project, collection
         return StepResult(data={'data_collection': collection_id})
 
@@ -108,7 +108,7 @@ class PrepareStep(ToTaskStep):
                 s.get('name') for s in context.data_collection.get('file_specifications') or [] if isinstance(s, dict)
             ]
         except Exception as exc:
-            raise _guard('Failed to validate target specification', exc) from exc
+            raise as_step_failure('Failed to validate target specification', exc) from exc
         if spec not in names:
             raise StepFailure(f"Target specification '{spec}' not found in file specifications")
         context.batch_size = params.batch_size
@@ -140,7 +140,7 @@ class FetchTasksStep(ToTaskStep):
         except StepFailure:
             raise
         except Exception as exc:
-            raise _guard('Failed to fetch tasks', exc) from exc
+            raise as_step_failure('Failed to fetch tasks', exc) from exc
         if limit is not None:
             ids = ids[: max(int(limit), 0)]
         if not ids:
@@ -162,7 +162,7 @@ class AnnotateStep(ToTaskStep):
         try:
             annotate_all(context)
         except Exception as exc:
-            raise _guard('Failed to process tasks', exc) from exc
+            raise as_step_failure('Failed to process tasks', exc) from exc
         return StepResult(data={'success': context.success_count, 'failed': context.failed_count})
 
 
