@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -150,13 +149,13 @@ def main() -> None:
     ):
         rate = args.tasks / row['seconds']
         print(
-            f'{label:<34} {rate:>9.1f} {row["seconds"]:>9.2f} {row["rss_mib"]:>13.1f} {int(row["success"]):>5}/{int(row["failed"])}'
+            f'{label:<34} {rate:>9.1f} {row["seconds"]:>9.2f} {row["rss_mib"]:>13.1f} '
+            f'{int(row["success"]):>5}/{int(row["failed"])}'
         )
     print(
         f'speed-up: {sequential["seconds"] / default["seconds"]:.1f}x (target >= 10x); '
         f'peak RSS {max(sequential["rss_mib"], default["rss_mib"]):.0f} MiB (target < 300 MiB)'
     )
-    _ = resource
 
 
 if __name__ == '__main__':

@@ -9,9 +9,11 @@ from typing import Annotated, Any
 import typer
 
 from synapse_sdk.cli.errors import fail, handle_errors
+from synapse_sdk.cli.plugin_job import app as job_app
 from synapse_sdk.enums import ExecutionMode, PluginCategory
 
 app = typer.Typer(help='Create, run and test plugins.', no_args_is_help=True)
+app.add_typer(job_app, name='job')
 
 PathOpt = Annotated[Path, typer.Option('--path', '-p', help='Plugin folder or its config.yaml.')]
 ParamsOpt = Annotated[str | None, typer.Option('--params', help='Params as a JSON object, or @file.json.')]
@@ -44,8 +46,16 @@ def run(
     params: ParamsOpt = None,
     mode: Annotated[ExecutionMode, typer.Option('--mode', '-m', help='Where to run.')] = ExecutionMode.LOCAL,
     verbose: Annotated[bool, typer.Option('--verbose', '-v', help='Show debug events and metrics.')] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            '--ray-address',
+            help="Ray cluster for --mode task (e.g. 'auto', 'ray://host:10001') or its dashboard for --mode job "
+            "(e.g. 'http://127.0.0.1:8265').",
+        ),
+    ] = None,
 ) -> None:
-    """Run one action and print its result as JSON."""
+    """Run one action and print its result as JSON (job mode prints the job id)."""
     from synapse_sdk.cli import render
     from synapse_sdk.exceptions import ActionNotFoundError
     from synapse_sdk.plugins.runner import run_plugin
@@ -53,7 +63,11 @@ def run(
     values = parse_params(params)
     kwargs: dict[str, Any] = {}
     if mode is ExecutionMode.LOCAL:
+        if ray_address:
+            raise fail('--ray-address applies to --mode task or --mode job')
         kwargs['logger_factory'] = lambda: render.RichProgressLogger(verbose=verbose)
+    elif ray_address:
+        kwargs['ray_address'] = ray_address
     try:
         result = run_plugin(str(path), action, values, mode=mode, **kwargs)
     except ActionNotFoundError as exc:

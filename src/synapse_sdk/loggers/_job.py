@@ -132,7 +132,9 @@ class BackendLogger(BaseLogger):
             self._wake.notify()
         self._thread.join(timeout=30)
         if self._thread.is_alive():
-            _log.warning('Job %s: the reporting thread did not finish within 30 s; some entries may be lost', self.job_id)
+            _log.warning(
+                'Job %s: the reporting thread did not finish within 30 s; some entries may be lost', self.job_id
+            )
 
     # ------------------------------------------------------------------ records
     def _weighted_overall(self, step: str, percent: float) -> float:
@@ -154,21 +156,16 @@ class BackendLogger(BaseLogger):
     def _run(self) -> None:
         while True:
             with self._wake:
-                self._wake.wait(timeout=self._next_wait())
+                if not self._stopping:
+                    self._wake.wait(timeout=self._next_wait())
                 stopping = self._stopping
-                entries = self._take_entries(stopping)
+                batches = self._take_batches(stopping)
                 patch = self._take_patch(stopping)
-            if entries:
-                self._send(self.backend.create_logs, entries)
+            for batch in batches:
+                self._send(self.backend.create_logs, batch)
             if patch:
                 self._send(lambda data: self.backend.update_job(self.job_id, data), patch)
             if stopping:
-                with self._wake:
-                    rest = self._take_entries(True), self._take_patch(True)
-                if rest[0]:
-                    self._send(self.backend.create_logs, rest[0])
-                if rest[1]:
-                    self._send(lambda data: self.backend.update_job(self.job_id, data), rest[1])
                 return
 
     def _next_wait(self) -> float:
@@ -179,15 +176,18 @@ class BackendLogger(BaseLogger):
             waits.append(max(0.0, self.log_interval - (time.monotonic() - self._first_entry_at)))
         return max(0.01, min(waits))
 
-    def _take_entries(self, force: bool) -> list[dict[str, Any]]:
+    def _take_batches(self, force: bool) -> list[list[dict[str, Any]]]:
+        """Full batches of ``log_batch_size``; everything waiting when forced or overdue."""
         if not self._entries:
             return []
+        size = max(1, self.log_batch_size)
         due = self._first_entry_at is not None and time.monotonic() - self._first_entry_at >= self.log_interval
-        if not (force or due or len(self._entries) >= self.log_batch_size):
+        count = len(self._entries) if force or due else len(self._entries) // size * size
+        if count == 0:
             return []
-        batch, self._entries = self._entries, []
-        self._first_entry_at = None
-        return batch
+        taken, self._entries = self._entries[:count], self._entries[count:]
+        self._first_entry_at = time.monotonic() if self._entries else None
+        return [taken[i : i + size] for i in range(0, len(taken), size)]
 
     def _take_patch(self, force: bool) -> dict[str, Any]:
         if not self._patch or not (force or time.monotonic() - self._last_patch >= self.patch_interval):
@@ -237,4 +237,3 @@ def _data_uri(file: str) -> str | None:
         return None
     mime = mimetypes.guess_type(path.name)[0] or 'application/octet-stream'
     return f'data:{mime};base64,{base64.b64encode(content).decode()}'
-

@@ -1,0 +1,205 @@
+"""The worker side of Ray runs: ``python -m synapse_sdk.plugins.entrypoint``.
+
+It reads the run from the environment (``SYNAPSE_ACTION_ENTRYPOINT``, ``SYNAPSE_ACTION_PARAMS`` or
+``SYNAPSE_ACTION_PARAMS_FILE``, ``SYNAPSE_JOB_ID`` ...), loads the plugin's credentials from
+``SYNAPSE_SECRETS_FILE`` (never from the command line), runs the action through the one runner every
+executor uses, and prints the result as one JSON record between ``__SYNAPSE_RESULT_START__`` and
+``__SYNAPSE_RESULT_END__`` (a failure as one record between the ``ERROR`` markers, exit code 1).
+When the run belongs to a backend job, events, progress, metrics and the final status and result
+are reported to it as well (:class:`~synapse_sdk.loggers.JobLogger`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from synapse_sdk.exceptions import ExecutionError, PluginError, SynapseError
+from synapse_sdk.loggers import BaseLogger, ConsoleLogger, JobLogger
+from synapse_sdk.utils.redact import add_secret, redact
+
+__all__ = [
+    'ERROR_END',
+    'ERROR_START',
+    'RESULT_END',
+    'RESULT_START',
+    'main',
+    'result_payload',
+    'run_entrypoint',
+]
+
+RESULT_START = '__SYNAPSE_RESULT_START__'
+RESULT_END = '__SYNAPSE_RESULT_END__'
+ERROR_START = '__SYNAPSE_ERROR_START__'
+ERROR_END = '__SYNAPSE_ERROR_END__'
+
+_log = logging.getLogger('synapse_sdk')
+
+
+def result_payload(value: Any) -> dict[str, Any]:
+    """The result as JSON-ready data: a model's JSON dump, a dict as is, anything else as ``{'result': v}``."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode='json')
+    if isinstance(value, Mapping):
+        return json.loads(json.dumps(dict(value), default=str))
+    return json.loads(json.dumps({'result': value}, default=str))
+
+
+def _client_or_none() -> Any | None:
+    from synapse_sdk.plugins.executors.local import default_client
+
+    try:
+        return default_client()
+    except Exception as exc:  # no backend reachable: run without reporting
+        _log.warning('No backend client for job reporting: %s', redact(str(exc)))
+        return None
+
+
+def _report(client: Any, job_id: str, data: dict[str, Any]) -> None:
+    try:
+        client.update_job(job_id, data)
+    except Exception as exc:  # reporting must never change the run's outcome
+        _log.warning('Job %s: could not report the final status: %s', job_id, redact(str(exc)))
+
+
+def run_entrypoint(
+    target: Any,
+    params: Mapping[str, Any] | None,
+    *,
+    plugin_dir: str | os.PathLike[str] | None = None,
+    env: Mapping[str, Any] | None = None,
+    job_id: str | None = None,
+    report_job_id: str | None = None,
+    language: str | None = None,
+) -> Any:
+    """Load and run one action; the shared core of the job worker and the task-mode actor.
+
+    Args:
+        target: an entrypoint string (imported from ``plugin_dir`` in isolation) or an action.
+        params: the action's params (validated here, in the worker).
+        plugin_dir: the folder the plugin's modules are imported from.
+        env: the action's settings (``ctx.env``).
+        job_id: ``ctx.job_id``.
+        report_job_id: the backend job to report progress, logs and the result to, if any.
+        language: ``ctx.language``.
+    """
+    from synapse_sdk.plugins._function_action import action_class_for
+    from synapse_sdk.plugins._loading import load_entrypoint
+    from synapse_sdk.plugins.context import RuntimeContext
+    from synapse_sdk.plugins.executors._run import run_action, validate_params
+    from synapse_sdk.plugins.executors.local import default_client
+
+    action = load_entrypoint(target, plugin_dir) if isinstance(target, str) else target
+    action_cls = action_class_for(action)
+    client = _client_or_none() if report_job_id else None
+    logger: BaseLogger = JobLogger(client, report_job_id) if client and report_job_id else ConsoleLogger(sys.stdout)
+    try:
+        validated = validate_params(action_cls, params)
+        ctx = RuntimeContext(
+            logger=logger,
+            env=dict(env or {}),
+            job_id=job_id,
+            client=client,
+            language=language,
+            client_factory=None if client is not None else default_client,
+        )
+        result = run_action(action_cls, validated, ctx)
+    except BaseException as exc:
+        if not logger.finished:
+            logger.finish()
+        if client is not None and report_job_id:
+            _report(client, report_job_id, {'status': 'FAILED', 'result': {'error': redact(str(exc))}})
+        raise
+    if client is not None and report_job_id:
+        _report(client, report_job_id, {'status': 'SUCCEEDED', 'result': result_payload(result)})
+    return result
+
+
+# --------------------------------------------------------------------------- the job worker
+
+
+def _load_secrets(environ: dict[str, str]) -> None:
+    """Merge ``SYNAPSE_SECRETS_FILE`` into the environment and mark every value as a secret."""
+    name = environ.get('SYNAPSE_SECRETS_FILE')
+    if not name:
+        return
+    try:
+        secrets = json.loads(Path(name).read_text(encoding='utf-8'))
+    except (OSError, ValueError) as exc:
+        raise ExecutionError(f'Cannot read the run credentials file {name}: {type(exc).__name__}') from None
+    values = {str(k): str(v) for k, v in secrets.items()}
+    add_secret(*values.values())
+    environ.update(values)
+
+
+def _params(environ: Mapping[str, str]) -> dict[str, Any]:
+    file = environ.get('SYNAPSE_ACTION_PARAMS_FILE')
+    source = 'SYNAPSE_ACTION_PARAMS'
+    try:
+        if file:
+            source = file
+            text = Path(file).read_text(encoding='utf-8')
+        else:
+            text = environ.get('SYNAPSE_ACTION_PARAMS') or '{}'
+        data = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise PluginError(f'Cannot read the action params from {source}: {exc}') from None
+    if not isinstance(data, dict):
+        raise PluginError(f'The action params in {source} must be a JSON object, got {type(data).__name__}')
+    return data
+
+
+def _plugin_env(environ: Mapping[str, str]) -> dict[str, str]:
+    names = json.loads(environ.get('SYNAPSE_PLUGIN_ENV_KEYS') or '[]')
+    return {name: environ[name] for name in names if name in environ}
+
+
+def _emit(start: str, payload: dict[str, Any], end: str) -> None:
+    sys.stdout.flush()
+    sys.stdout.write(f'\n{start}{json.dumps(payload, separators=(",", ":"), default=str)}{end}\n')
+    sys.stdout.flush()
+
+
+def main(environ: dict[str, str] | None = None) -> int:
+    """Run the action the environment describes; 0 on success, 1 on failure."""
+    env = os.environ if environ is None else environ
+    try:
+        _load_secrets(env)  # type: ignore[arg-type]
+        entrypoint = env.get('SYNAPSE_ACTION_ENTRYPOINT')
+        if not entrypoint:
+            raise PluginError('SYNAPSE_ACTION_ENTRYPOINT is not set: the worker does not know which action to run')
+        result = run_entrypoint(
+            entrypoint,
+            _params(env),
+            plugin_dir=Path.cwd(),
+            env=_plugin_env(env),
+            job_id=env.get('SYNAPSE_JOB_ID') or env.get('RAY_JOB_ID'),
+            report_job_id=env.get('SYNAPSE_JOB_ID'),
+            language=env.get('SYNAPSE_LANGUAGE') or 'en',
+        )
+    except Exception as exc:
+        error = {
+            'type': type(exc).__name__,
+            'message': redact(str(exc)) or type(exc).__name__,
+            'synapse': isinstance(exc, SynapseError),
+        }
+        details = getattr(exc, 'details', None)
+        if isinstance(details, dict):
+            error['details'] = json.loads(redact(json.dumps(details, default=str)))
+        print(f'Error: {error["type"]}: {error["message"]}', file=sys.stderr)
+        _emit(ERROR_START, error, ERROR_END)
+        return 1
+    _emit(RESULT_START, result_payload(result), RESULT_END)
+    return 0
+
+
+if __name__ == '__main__':
+    logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""The one place Ray is imported, and the settings every connection to a cluster needs."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from synapse_sdk.exceptions import MissingDependencyError
+
+__all__ = [
+    'DEFAULT_DASHBOARD_URL',
+    'auth_headers',
+    'import_ray',
+    'job_submission_client',
+    'loopback_environ',
+    'upload_runtime_env',
+]
+
+DEFAULT_DASHBOARD_URL = 'http://127.0.0.1:8265'
+_INSTALL_HINT = "Ray is required for task and job modes: pip install 'synapse-sdk[ray]'"
+
+
+def import_ray(module: str = 'ray') -> ModuleType:
+    """``ray`` (or one of its modules), or MissingDependencyError naming the extra to install.
+
+    Ray reads its address settings on import, so the loopback setting is applied first.
+    """
+    loopback_environ()
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(_INSTALL_HINT) from exc
+
+
+def loopback_environ() -> None:
+    """Keep a local Ray on 127.0.0.1 (Ray otherwise rewrites it to the machine's interface address).
+
+    Sets ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` unless the environment already chose a value.
+    """
+    os.environ.setdefault('RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER', '0')
+
+
+def _token(environ: dict[str, str] | os._Environ[str]) -> str | None:
+    token = environ.get('RAY_AUTH_TOKEN')
+    if token:
+        return token.strip()
+    path = environ.get('RAY_AUTH_TOKEN_PATH')
+    candidates = [Path(path)] if path else [Path('~/.ray/auth_token').expanduser()]
+    for file in candidates:
+        try:
+            text = file.read_text(encoding='utf-8').strip()
+        except OSError:
+            continue
+        if text:
+            return text
+    return None
+
+
+def auth_headers(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """``Authorization: Bearer <token>`` for a cluster with Ray token authentication, else ``{}``.
+
+    The token comes from ``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token`` (where
+    ``ray start`` writes it). With ``RAY_AUTH_MODE=disabled`` no header is sent. A cluster without
+    token authentication ignores the header, so both kinds of cluster work.
+    """
+    env = os.environ if environ is None else environ
+    if env.get('RAY_AUTH_MODE', '').lower() == 'disabled':
+        return {}
+    token = _token(env)
+    return {'Authorization': f'Bearer {token}'} if token else {}
+
+
+def job_submission_client(address: str, headers: dict[str, str] | None = None) -> Any:
+    """A ``JobSubmissionClient`` for the dashboard at ``address`` (token auth handled)."""
+    loopback_environ()
+    module = import_ray('ray.job_submission')
+    merged = {**auth_headers(), **(headers or {})}
+    try:
+        return module.JobSubmissionClient(address, headers=merged or None)
+    except ConnectionError as exc:
+        from synapse_sdk.exceptions import ExecutorError
+        from synapse_sdk.utils.redact import redact
+
+        raise ExecutorError(
+            f'Cannot reach the Ray dashboard at {address}: {redact(str(exc)).splitlines()[0]}. '
+            'Start a cluster (ray start --head) or pass the right dashboard URL'
+        ) from exc
+
+
+def upload_runtime_env(runtime_env: dict[str, Any], scratch_dir: str) -> dict[str, Any]:
+    """Upload local ``working_dir`` / ``py_modules`` to the connected cluster, replacing them with URIs.
+
+    Actors only accept URIs (Ray uploads local paths itself only for ``ray.init`` and jobs), so
+    this calls the same helpers Ray uses for a job-level runtime env; packages are content-addressed
+    and uploaded once.
+    """
+    working_dir = import_ray('ray._private.runtime_env.working_dir')
+    py_modules = import_ray('ray._private.runtime_env.py_modules')
+    out = dict(runtime_env)
+    out = working_dir.upload_working_dir_if_needed(out, include_gitignore=False, scratch_dir=scratch_dir)
+    return py_modules.upload_py_modules_if_needed(out, include_gitignore=False, scratch_dir=scratch_dir)

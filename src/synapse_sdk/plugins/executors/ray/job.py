@@ -1,0 +1,315 @@
+"""Job mode: each run is a Ray job submitted through the Ray Jobs API (``JobSubmissionClient``)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import queue
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel
+
+from synapse_sdk.enums import JobStatus
+from synapse_sdk.exceptions import ExecutorError, JobFailedError, SynapseError
+from synapse_sdk.plugins.entrypoint import ERROR_END, ERROR_START, RESULT_END, RESULT_START
+from synapse_sdk.plugins.executors.ray._packaging import PARAMS_FILE, SECRETS_FILE, build_archive
+from synapse_sdk.plugins.executors.ray._ray import DEFAULT_DASHBOARD_URL, job_submission_client
+from synapse_sdk.plugins.executors.ray._runtime_env import PluginRuntime, worker_environ
+from synapse_sdk.plugins.executors.ray._target import checked_params, params_json, resolve_action
+from synapse_sdk.utils.redact import add_secret, redact
+
+__all__ = ['LARGE_PARAMS_CHARS', 'WORKER_MODULE', 'RayJobExecutor']
+
+#: Params of this many JSON characters or more travel as a file, not an env var.
+LARGE_PARAMS_CHARS = 32000
+WORKER_MODULE = 'synapse_sdk.plugins.entrypoint'
+
+
+def _is_local(url: str) -> bool:
+    if url == 'auto':
+        return True
+    host = urlsplit(url if '://' in url else f'http://{url}').hostname or ''
+    if host == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _framed(text: str, start: str, end: str) -> dict[str, Any] | None:
+    """The last JSON record between ``start`` and ``end`` on a line of its own, or None."""
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line.startswith(start) and line.endswith(end):
+            try:
+                record = json.loads(line[len(start) : -len(end)])
+            except ValueError:
+                return None
+            return record if isinstance(record, dict) else None
+    return None
+
+
+class RayJobExecutor:
+    """Runs actions as Ray jobs: submit, then follow status and logs, then collect the result.
+
+    Args:
+        dashboard_url: the Ray dashboard (Jobs API) address, ``http://host:8265``, or any address
+            ``JobSubmissionClient`` accepts (``auto``, ``ray://host:10001``).
+        working_dir: the plugin folder; packaged honouring ``.synapseignore`` (credentials, params
+            files and ``.git`` never ship) with its ``requirements.txt``, wheels, ``env`` and
+            ``runtime_env`` from ``config.yaml``.
+        env: settings for the action (``ctx.env``), merged over config ``env``.
+        job_id: the backend job the runs belong to: progress, logs and the result are reported to it.
+        include_sdk: ship this installation's ``synapse_sdk`` with the job (for SDK development).
+        entrypoint_num_cpus / entrypoint_num_gpus / entrypoint_memory: resources of the job's driver.
+        runtime_env: extra Ray ``runtime_env`` keys, over the plugin's own.
+        python: the interpreter the job runs; default: this one for a cluster on this machine, else
+            ``python`` on the cluster's ``PATH``.
+        client: a backend client used to read results reported to ``job_id``.
+    """
+
+    def __init__(
+        self,
+        dashboard_url: str | None = None,
+        working_dir: str | Path | None = None,
+        *,
+        dashboard_address: str | None = None,
+        env: Mapping[str, Any] | None = None,
+        job_id: int | str | None = None,
+        include_sdk: bool = False,
+        entrypoint_num_cpus: float | None = None,
+        entrypoint_num_gpus: float | None = None,
+        entrypoint_memory: int | None = None,
+        runtime_env: Mapping[str, Any] | None = None,
+        language: str | None = None,
+        python: str | None = None,
+        client: Any | None = None,
+        config: Any | None = None,
+    ) -> None:
+        self.dashboard_url = dashboard_url or dashboard_address or DEFAULT_DASHBOARD_URL
+        self.runtime = PluginRuntime.from_dir(working_dir, config)
+        if runtime_env:
+            self.runtime.runtime_env = {**self.runtime.runtime_env, **dict(runtime_env)}
+        self.env = dict(env or {})
+        self.job_id = None if job_id is None else str(job_id)
+        self.include_sdk = include_sdk
+        self.entrypoint_resources = {
+            'entrypoint_num_cpus': entrypoint_num_cpus,
+            'entrypoint_num_gpus': entrypoint_num_gpus,
+            'entrypoint_memory': entrypoint_memory,
+        }
+        self.language = language
+        self.python = python or (sys.executable if _is_local(self.dashboard_url) else 'python')
+        self.client = client
+        self._jobs: Any | None = None
+
+    def __repr__(self) -> str:
+        return f'RayJobExecutor({self.dashboard_url!r}, working_dir={str(self.runtime.plugin_dir)!r})'
+
+    @property
+    def jobs(self) -> Any:
+        """The ``JobSubmissionClient`` (connected on first use)."""
+        if self._jobs is None:
+            self._jobs = job_submission_client(self.dashboard_url)
+        return self._jobs
+
+    # ------------------------------------------------------------------ submit
+    def submit(
+        self,
+        action: Any,
+        params: Mapping[str, Any] | BaseModel | None = None,
+        *,
+        job_id: int | str | None = None,
+        submission_id: str | None = None,
+    ) -> str:
+        """Submit ``action`` (an action key, an entrypoint, a class or an ``@action`` function); returns the job id.
+
+        Bad params of a class or function action fail here, before anything is submitted.
+        """
+        resolved = resolve_action(action, self.runtime)
+        if resolved.entrypoint is None:
+            raise ExecutorError(
+                f"Action '{resolved.label}' cannot run as a Ray job: it is not importable by name "
+                '(defined in __main__ or inside a function). Move it into a module of the working directory'
+            )
+        params_text = params_json(checked_params(resolved, params))
+        backend_job = self.job_id if job_id is None else str(job_id)
+        public, secret = worker_environ(self.runtime, self.env, job_id=backend_job, language=self.language)
+        add_secret(*secret.values())
+        public['SYNAPSE_ACTION_ENTRYPOINT'] = resolved.entrypoint
+        extra: dict[str, bytes] = {}
+        if len(params_text) >= LARGE_PARAMS_CHARS:
+            extra[PARAMS_FILE] = params_text.encode()
+            public['SYNAPSE_ACTION_PARAMS_FILE'] = PARAMS_FILE
+        else:
+            public['SYNAPSE_ACTION_PARAMS'] = params_text
+        if secret:
+            extra[SECRETS_FILE] = json.dumps(secret).encode()
+            public['SYNAPSE_SECRETS_FILE'] = SECRETS_FILE
+        metadata = {'synapse_action': resolved.label}
+        if backend_job is not None:
+            metadata['synapse_job_id'] = backend_job
+        with tempfile.TemporaryDirectory(prefix='synapse-job-') as tmp:
+            working_dir = None
+            if self.runtime.plugin_dir is not None or extra:
+                working_dir = str(build_archive(self.runtime.plugin_dir, tmp, extra))
+            runtime_env = self.runtime.ray_runtime_env(working_dir, public, _sdk_modules(self.include_sdk))
+            options = {k: v for k, v in self.entrypoint_resources.items() if v is not None}
+            try:
+                return str(
+                    self.jobs.submit_job(
+                        entrypoint=f'{self.python} -m {WORKER_MODULE}',
+                        runtime_env=runtime_env,
+                        metadata=metadata,
+                        submission_id=submission_id,
+                        **options,
+                    )
+                )
+            except SynapseError:
+                raise
+            except Exception as exc:
+                raise ExecutorError(f"Submitting action '{resolved.label}' failed: {_clean(exc)}") from exc
+
+    # ------------------------------------------------------------------ follow
+    def get_status(self, job_id: str) -> JobStatus:
+        """The job's status (``PENDING RUNNING SUCCEEDED FAILED STOPPED``)."""
+        return JobStatus(str(self._call('get_job_status', job_id)))
+
+    def get_info(self, job_id: str) -> dict[str, Any]:
+        """Status, message, timestamps, metadata and entrypoint of the job (``runtime_env`` left out)."""
+        info = self._call('get_job_info', job_id)
+        keys = ('submission_id', 'status', 'message', 'entrypoint', 'metadata', 'start_time', 'end_time')
+        out = {key: getattr(info, key, None) for key in keys}
+        out['status'] = JobStatus(str(out['status']))
+        out['driver_exit_code'] = getattr(info, 'driver_exit_code', None)
+        return out
+
+    def get_logs(self, job_id: str) -> str:
+        """Everything the job printed so far (secrets masked)."""
+        return redact(str(self._call('get_job_logs', job_id)))
+
+    def stream_logs(self, job_id: str) -> Iterator[str]:
+        """Chunks of the job's output as they arrive, until the job ends (secrets masked)."""
+        chunks: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=256)
+        jobs = self.jobs
+
+        async def pump() -> None:
+            async for chunk in jobs.tail_job_logs(job_id):
+                chunks.put(('chunk', chunk))
+
+        def run() -> None:
+            try:
+                asyncio.run(pump())
+                chunks.put(('end', None))
+            except BaseException as exc:  # handed to the reading thread
+                chunks.put(('error', exc))
+
+        threading.Thread(target=run, name=f'synapse-logs-{job_id}', daemon=True).start()
+        while True:
+            kind, value = chunks.get()
+            if kind == 'end':
+                return
+            if kind == 'error':
+                raise ExecutorError(f"Streaming logs of job '{job_id}' failed: {_clean(value)}") from value
+            yield redact(str(value))
+
+    def wait(self, job_id: str, timeout_seconds: float = 300, poll_interval: float = 0.1) -> Any:
+        """Wait for the job to end and return its result.
+
+        Raises:
+            JobFailedError: the job ended FAILED or STOPPED (the message carries the action's error).
+            TimeoutError: the job was still running after ``timeout_seconds`` (it keeps running).
+        """
+        deadline = time.monotonic() + timeout_seconds
+        interval = poll_interval
+        while True:
+            status = self.get_status(job_id)
+            if status.is_terminal():
+                return self.get_result(job_id)
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"Job '{job_id}' did not finish within {timeout_seconds} s (status {status.value}); "
+                    'it is still running: stop it with executor.stop(job_id)'
+                )
+            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+            interval = min(interval * 1.5, 1.0)
+
+    def stop(self, job_id: str) -> bool:
+        """Ask Ray to stop the job; False when it had already ended."""
+        return bool(self._call('stop_job', job_id))
+
+    def get_result(self, job_id: str) -> Any:
+        """The action's result as structured data (a model's JSON dump, a dict, or ``{'result': v}``).
+
+        Read from the backend job when the run reported to one and a ``client`` was given, else
+        from the worker's result record.
+
+        Raises:
+            JobFailedError: the job ended FAILED or STOPPED.
+            ExecutorError: the job has not ended, or ended without a result record.
+        """
+        status = self.get_status(job_id)
+        if status in (JobStatus.FAILED, JobStatus.STOPPED):
+            raise JobFailedError(job_id, status.value, self._failure_message(job_id, status))
+        if not status.is_terminal():
+            raise ExecutorError(f"Job '{job_id}' has no result yet (status {status.value})")
+        backend_result = self._backend_result(job_id)
+        if backend_result is not None:
+            return backend_result
+        record = _framed(self.get_logs(job_id), RESULT_START, RESULT_END)
+        if record is None:
+            raise ExecutorError(
+                f"Job '{job_id}' succeeded but printed no result record; was it run by {WORKER_MODULE}?"
+            )
+        return record
+
+    # ------------------------------------------------------------------ helpers
+    def _backend_result(self, job_id: str) -> Any | None:
+        if self.client is None:
+            return None
+        backend_job = (self.get_info(job_id).get('metadata') or {}).get('synapse_job_id')
+        if not backend_job:
+            return None
+        try:
+            return self.client.get_job(backend_job).get('result')
+        except Exception:  # fall back to the worker's record
+            return None
+
+    def _failure_message(self, job_id: str, status: JobStatus) -> str:
+        if status is JobStatus.STOPPED:
+            return f"Job '{job_id}' ended with status STOPPED (stopped on request)"
+        error = _framed(self.get_logs(job_id), ERROR_START, ERROR_END)
+        if error is not None:
+            return f"Job '{job_id}' ended with status FAILED: {error.get('type')}: {error.get('message')}"
+        message = self.get_info(job_id).get('message') or 'no error record; see the job logs'
+        return f"Job '{job_id}' ended with status FAILED: {redact(str(message))}"
+
+    def _call(self, method: str, job_id: str) -> Any:
+        try:
+            return getattr(self.jobs, method)(job_id)
+        except SynapseError:
+            raise
+        except Exception as exc:
+            raise ExecutorError(f"Ray Jobs API {method}('{job_id}') failed: {_clean(exc)}") from exc
+
+
+def _clean(exc: BaseException) -> str:
+    text = redact(str(exc)).strip() or type(exc).__name__
+    return text.splitlines()[0] if len(text) > 300 else text
+
+
+def _sdk_modules(include: bool) -> list[str] | None:
+    if not include:
+        return None
+    import synapse_sdk
+
+    return [str(Path(synapse_sdk.__file__).resolve().parent)]

@@ -1,0 +1,137 @@
+"""Job mode: actions submitted through the Ray Jobs API of a real local cluster."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ray_harness import SAMPLE
+
+from synapse_sdk.enums import JobStatus
+from synapse_sdk.exceptions import ConfigError, JobFailedError
+from synapse_sdk.plugins._loading import load_entrypoint
+from synapse_sdk.plugins.executors.ray import RayJobExecutor
+from synapse_sdk.plugins.runner import run_plugin
+
+pytestmark = [pytest.mark.ray, pytest.mark.integration, pytest.mark.slow]
+
+TOKEN = 'sk-live-0123456789abcdefSECRET'
+
+
+@pytest.fixture
+def jobs(ray_cluster) -> RayJobExecutor:
+    return RayJobExecutor(ray_cluster.dashboard_url, SAMPLE)
+
+
+def test_function_action_by_key_succeeds_with_a_structured_result(jobs):
+    job_id = jobs.submit('add', {'a': 20, 'b': 22})
+    assert jobs.wait(job_id, timeout_seconds=60) == {'sum': 42}
+    assert jobs.get_status(job_id) is JobStatus.SUCCEEDED
+    assert jobs.get_result(job_id) == {'sum': 42}
+    info = jobs.get_info(job_id)
+    assert (info['status'], info['metadata']) == (JobStatus.SUCCEEDED, {'synapse_action': 'add'})
+    assert 'adding 20 and 22' in jobs.get_logs(job_id)
+
+
+def test_class_action_through_run_plugin_returns_a_job_id(ray_cluster):
+    job_id = run_plugin(
+        str(SAMPLE), 'echo', {'text': 'yo', 'repeat': 2}, mode='job', ray_address=ray_cluster.dashboard_url
+    )
+    assert isinstance(job_id, str)
+    result = RayJobExecutor(ray_cluster.dashboard_url).wait(job_id, timeout_seconds=60)
+    assert result == {'text': 'yoyo', 'greeting': 'hello', 'pid': result['pid']}
+
+
+def test_class_object_is_submitted_by_its_entrypoint(jobs):
+    echo_action = load_entrypoint('plugin.actions:EchoAction', SAMPLE)
+    job_id = jobs.submit(echo_action, {'text': 'z'})
+    assert jobs.wait(job_id, timeout_seconds=60)['text'] == 'z'
+    label = echo_action.action_name or 'EchoAction'  # discovery may already have named the class
+    assert jobs.get_info(job_id)['metadata'] == {'synapse_action': label}
+
+
+def test_failing_action_ends_failed_with_the_action_error(jobs):
+    job_id = jobs.submit('fail', {'why': 'no gpu'})
+    with pytest.raises(JobFailedError) as info:
+        jobs.wait(job_id, timeout_seconds=60)
+    assert (info.value.job_id, info.value.status) == (job_id, 'FAILED')
+    assert str(info.value) == (
+        f"Job '{job_id}' ended with status FAILED: ExecutionError: Action execution failed: kaboom: no gpu"
+    )
+
+
+def test_job_past_its_timeout_raises_and_can_be_stopped(jobs):
+    job_id = jobs.submit('sleep', {'seconds': 60})
+    with pytest.raises(TimeoutError, match=rf"^Job '{job_id}' did not finish within 1 s \(status (PENDING|RUNNING)\)"):
+        jobs.wait(job_id, timeout_seconds=1)
+    assert jobs.stop(job_id) is True
+    with pytest.raises(JobFailedError, match=rf"^Job '{job_id}' ended with status STOPPED"):
+        jobs.wait(job_id, timeout_seconds=30)
+
+
+def test_bad_requirements_line_is_named_and_nothing_is_submitted(ray_cluster, sample_plugin):
+    (sample_plugin / 'requirements.txt').write_text('pydantic>=2\nnumpy>>=1.26\n')
+    executor = RayJobExecutor(ray_cluster.dashboard_url, sample_plugin)
+    before = len(executor.jobs.list_jobs())
+    with pytest.raises(ConfigError) as info:
+        executor.submit('add', {'a': 1, 'b': 2})
+    assert str(info.value).startswith("requirements.txt line 2: 'numpy>>=1.26' is not a valid requirement (")
+    assert str(info.value).endswith("Fix it (e.g. 'numpy>=1.26') or remove the line")
+    assert len(executor.jobs.list_jobs()) == before
+
+
+def test_token_reaches_the_worker_but_no_log_entrypoint_metadata_or_runtime_env(ray_cluster, jobs, monkeypatch, capfd):
+    import hashlib
+
+    monkeypatch.setenv('SYNAPSE_HOST', 'http://127.0.0.1:9/')
+    monkeypatch.setenv('SYNAPSE_ACCESS_TOKEN', TOKEN)
+    job_id = jobs.submit('credentials', {})
+    result = jobs.wait(job_id, timeout_seconds=60)
+    assert result == {
+        'token_sha256': hashlib.sha256(TOKEN.encode()).hexdigest(),
+        'host': 'http://127.0.0.1:9/',
+        'params_in_env': True,
+    }
+    raw = jobs.jobs.get_job_info(job_id)  # Ray's own view of the job, unfiltered
+    visible = json.dumps(
+        {'entrypoint': raw.entrypoint, 'metadata': raw.metadata, 'runtime_env': raw.runtime_env}, default=str
+    )
+    assert TOKEN not in visible
+    assert TOKEN not in jobs.jobs.get_job_logs(job_id)
+    out, err = capfd.readouterr()
+    assert TOKEN not in out + err
+
+
+def test_large_params_travel_as_a_file(jobs):
+    blob = 'x' * 40000
+    job_id = jobs.submit('blob', {'blob': blob})
+    assert jobs.wait(job_id, timeout_seconds=60) == {'length': 40000, 'params_file': '.synapse_params.json'}
+    assert blob not in json.dumps(jobs.jobs.get_job_info(job_id).runtime_env)
+
+
+def test_working_dir_ships_without_credentials_git_or_ignored_files(ray_cluster, sample_plugin: Path):
+    for name, text in {
+        '.env': 'TOKEN=abc',
+        'deploy.pem': 'key',
+        '.git/config': '[core]',
+        '.synapse_params.json': '{}',
+        'notes.txt': 'draft',
+        'data/big.bin': '0' * 100,
+        'data/keep.txt': 'keep',
+        '.synapseignore': '# local files\nnotes.txt\ndata/\n!.env\n',
+    }.items():
+        (sample_plugin / name).parent.mkdir(parents=True, exist_ok=True)
+        (sample_plugin / name).write_text(text)
+    executor = RayJobExecutor(ray_cluster.dashboard_url, sample_plugin)
+    job_id = executor.submit('files', {})
+    assert executor.wait(job_id, timeout_seconds=60) == {
+        'files': ['.synapseignore', 'config.yaml', 'plugin/__init__.py', 'plugin/actions.py']
+    }
+
+
+def test_stream_logs_follows_the_job_to_its_end(jobs):
+    job_id = jobs.submit('add', {'a': 1, 'b': 1})
+    text = ''.join(jobs.stream_logs(job_id))
+    assert 'adding 1 and 1' in text
+    assert '__SYNAPSE_RESULT_START__{"sum":2}__SYNAPSE_RESULT_END__' in text
