@@ -89,3 +89,28 @@ def test_legacy_shim_raises_job_level_errors(local_backend):
     params = {'name': 'x', 'project': 987654, 'agent': 1, 'target_specification_name': 'annotation_data'}
     with pytest.raises(StepError, match=r"^Step 'initialize' failed: Failed to initialize: 404: "):
         LegacyToTaskAction(run=LegacyRun(client), params=params).start()
+
+
+def test_cli_plugin_run_to_task_prints_the_result(local_backend, monkeypatch):
+    from typer.testing import CliRunner
+
+    from synapse_sdk.cli.app import app
+
+    client = make_client(local_backend.base_url, local_backend.token)
+    project = build_project(client, 2, boxes, name='cli')
+    monkeypatch.setenv('SYNAPSE_HOST', local_backend.base_url)
+    monkeypatch.setenv('SYNAPSE_ACCESS_TOKEN', local_backend.token)
+    params = {'name': 'cli', 'project': project.id, 'agent': 1, 'target_specification_name': 'annotation_data'}
+    result = CliRunner().invoke(
+        app, ['plugin', 'run', 'to_task', '--path', str(EXAMPLE), '--params', json.dumps(params)]
+    )
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout[result.stdout.index('{') :])
+    assert (printed['status'], printed['success_count'], printed['failed_count']) == ('SUCCEEDED', 2, 0)
+
+    bad = CliRunner().invoke(
+        app, ['plugin', 'run', 'to_task', '--path', str(EXAMPLE), '--params', '{"name": "has space"}']
+    )
+    assert bad.exit_code == 1
+    assert 'Error: Parameter validation failed: name: must not contain whitespace' in bad.output
+    assert local_backend.token not in bad.output

@@ -193,3 +193,10 @@ def test_filters_select_tasks_and_limit_truncates(local_backend):
         task_filters={'status__in': ['pending', 'in_progress'], 'assignee': None, 'limit': 3},
     )
     assert result.total_tasks == 3
+
+
+def test_project_without_data_collection_stops_in_initialize(local_backend):
+    client = make_client(local_backend.base_url, local_backend.token)
+    bare = client.projects.create('no-collection-project')
+    with pytest.raises(StepError, match=r"^Step 'initialize' failed: Project does not have a data collection$"):
+        run_to_task(local_backend.base_url, local_backend.token, bare['id'])
