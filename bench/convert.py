@@ -199,10 +199,14 @@ def main() -> None:
                 ('datumaro COCO->YOLO (save_media)', datumaro_convert('coco_instances', 'yolo', dm_coco)),
                 ('datumaro YOLO->COCO (save_media)', datumaro_convert('yolo', 'coco_instances', dm_yolo)),
             ]
-        # round-robin, so that load from elsewhere on the machine hits every candidate alike
+        # round-robin, so that load from elsewhere on the machine hits every candidate alike; the order is shuffled
+        # per repeat because a file create costs more after a big delete (bench/RESULTS.md), and a fixed order
+        # always put the same candidate after the same deleted output
         times: dict[str, list[float]] = {label: [] for label, _ in works}
-        for _ in range(args.repeat):
-            for label, work in works:
+        for r in range(args.repeat):
+            order = list(works)
+            random.Random(r).shuffle(order)
+            for label, work in order:
                 times[label].append(timed(1, work, scratch))
         rows = [(label, total / statistics.median(samples)) for label, samples in times.items()]
         for label, rate in rows:

@@ -120,12 +120,13 @@ class DatasetConverter:
         reader = open_reader(self.source, src, builder, self.options)
         classes, full_list = self._classes(reader)
         layout = self.options.layout
+        total = reader.total()
         setup_args = {
             'split_layout': layout is Layout.SPLIT or (layout is Layout.AUTO and reader.has_splits),
             'kpt_shape': self.options.kpt_shape or reader.kpt_shape,
             'full_class_list': full_list,
+            'expected_items': total,
         }
-        total = reader.total()
         with Staging(dst, overwrite=self.options.overwrite) as staging:
             writer = WRITERS[self.target](WriterSetup(staging, dst, classes, self.options, builder, **setup_args))
             try:
@@ -135,7 +136,7 @@ class DatasetConverter:
                         progress(min(builder.items_seen, total), total)
                 writer.close()
             except BaseException:
-                writer.placer.close()
+                writer.placer.abort()
                 raise
         builder.classes = self._class_report(classes, full_list)
         return builder.build(output=str(dst))

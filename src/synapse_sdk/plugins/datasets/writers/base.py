@@ -15,6 +15,9 @@ from synapse_sdk.plugins.datasets.formats import DatasetFormat
 from synapse_sdk.plugins.datasets.options import ConvertOptions
 from synapse_sdk.plugins.datasets.report import ReportBuilder, SkipReason
 
+#: from this many items on, output files are created by a helper process (its start costs ~20 ms of the other core)
+HELPER_MIN_ITEMS = 500
+
 _KNOWN_TOOLS = ('bounding_box', 'polygon', 'polyline', 'keypoint', 'segmentation', 'relation', 'group')
 
 __all__ = ['Objects', 'Writer', 'WriterSetup', 'loose_keypoints', 'objects_of']
@@ -34,6 +37,7 @@ class WriterSetup:
         split_layout: bool,
         kpt_shape: tuple[int, int] | None = None,
         full_class_list: bool = False,
+        expected_items: int = 0,
     ) -> None:
         self.out = out
         self.final = final
@@ -43,6 +47,7 @@ class WriterSetup:
         self.split_layout = split_layout
         self.kpt_shape = kpt_shape
         self.full_class_list = full_class_list
+        self.expected_items = expected_items  #: items the reader announced (decides whether files go to a helper)
 
 
 class Writer(ABC):
@@ -56,7 +61,8 @@ class Writer(ABC):
         self.classes = setup.classes
         self.options = setup.options
         self.report = setup.report
-        self.placer = ImagePlacer(setup.options.images, setup.options.workers)
+        helper = setup.expected_items >= HELPER_MIN_ITEMS
+        self.placer = ImagePlacer(setup.options.images, setup.options.workers, helper=helper)
         self.splits_written: set[str | None] = set()
 
     def split_of(self, item: HubItem) -> str | None:

@@ -7,7 +7,6 @@ from typing import Any
 import orjson
 
 from synapse_sdk.plugins.datasets._hub import HubItem
-from synapse_sdk.plugins.datasets._staging import write_file
 from synapse_sdk.plugins.datasets.dm_versions import dm_v2_to_v1
 from synapse_sdk.plugins.datasets.formats import DatasetFormat
 from synapse_sdk.plugins.datasets.readers.base import CLASSED_TOOLS
@@ -53,7 +52,7 @@ class DMv2Writer(Writer):
             (folder / 'json').mkdir(parents=True, exist_ok=True)
             (folder / 'original_files').mkdir(parents=True, exist_ok=True)
             self.splits_written.add(split)
-        write_file(folder / 'json' / f'{self.file_stem(item)}.json', self.encode(item))
+        self.placer.write(folder / 'json' / f'{self.file_stem(item)}.json', self.encode(item))
         self.place_image(item, folder / 'original_files')
         self.report.items_written += 1
         self.report.annotations_written += item.count()

@@ -6,7 +6,6 @@ from xml.sax.saxutils import escape
 
 from synapse_sdk.plugins.datasets._hub import HubItem
 from synapse_sdk.plugins.datasets._paths import split_for
-from synapse_sdk.plugins.datasets._staging import write_file
 from synapse_sdk.plugins.datasets.formats import DatasetFormat
 from synapse_sdk.plugins.datasets.report import SkipReason
 from synapse_sdk.plugins.datasets.writers.base import Writer
@@ -84,7 +83,7 @@ class VOCWriter(Writer):
                 self.report.lose(tool, len(anns))
         stem = self.file_stem(item)
         file_name = self.place_image(item, self.out / 'JPEGImages') or f'{stem}.jpg'
-        write_file(self.out / 'Annotations' / f'{stem}.xml', voc_xml(file_name, size, objects).encode())
+        self.placer.write(self.out / 'Annotations' / f'{stem}.xml', voc_xml(file_name, size, objects).encode())
         split = item.split or split_for(item.stem)
         self.lists.setdefault(_LIST_OF_SPLIT.get(split, 'train'), []).append(stem)
         self.report.items_written += 1

@@ -7,7 +7,6 @@ from typing import Any
 import yaml
 
 from synapse_sdk.plugins.datasets._hub import HubItem
-from synapse_sdk.plugins.datasets._staging import write_file
 from synapse_sdk.plugins.datasets.formats import DatasetFormat, YoloTask
 from synapse_sdk.plugins.datasets.report import SkipReason
 from synapse_sdk.plugins.datasets.writers.base import Writer, loose_keypoints, objects_of
@@ -58,7 +57,7 @@ class YoloWriter(Writer):
             (folder / 'labels').mkdir(parents=True, exist_ok=True)
             (folder / 'images').mkdir(parents=True, exist_ok=True)
             self.splits_written.add(split)
-        write_file(folder / 'labels' / f'{self.file_stem(item)}.txt', ''.join(f'{r}\n' for r in rows).encode())
+        self.placer.write(folder / 'labels' / f'{self.file_stem(item)}.txt', ''.join(f'{r}\n' for r in rows).encode())
         self.place_image(item, folder / 'images')
         self.report.items_written += 1
         self.report.annotations_written += len(rows)
