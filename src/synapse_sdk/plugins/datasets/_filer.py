@@ -22,11 +22,17 @@ import subprocess
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = ['BIG', 'FileHelper', 'copy_file', 'place_copy', 'write_file']
 
 BIG = 8 << 20  #: copies of files this large go to a thread pool (in-kernel copies, no GIL held)
 _BATCH_BYTES = 1 << 16
 _BATCH_OPS = 512
+_PIPE_BYTES = 1 << 20
 _WRITE, _COPY = 0, 1
 
 
@@ -86,6 +92,17 @@ def place_copy(source: str | os.PathLike[str], dest: str | os.PathLike[str], poo
     return pool.submit(copy_file, source, dest)
 
 
+def _widen(pipe: object) -> None:
+    """Let :data:`_PIPE_BYTES` wait in the pipe (Linux), so that a busy helper does not stall the converter."""
+    setter = getattr(fcntl, 'F_SETPIPE_SZ', None) if fcntl is not None else None
+    if setter is None or not hasattr(pipe, 'fileno'):
+        return
+    try:
+        fcntl.fcntl(pipe.fileno(), setter, _PIPE_BYTES)
+    except OSError:
+        pass  # above /proc/sys/fs/pipe-max-size for this user: keep the default
+
+
 def _failure(exc: OSError) -> tuple[str, int | None, str | None, str | None, str]:
     filename = exc.filename if isinstance(exc.filename, str) else None
     return type(exc).__name__, exc.errno, exc.strerror, filename, str(exc)
@@ -106,8 +123,10 @@ class FileHelper:
     def __init__(self, limit: int) -> None:
         command = [sys.executable, '-I', '-S', os.path.abspath(__file__), str(limit)]
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        _widen(self._process.stdin)
         self._batch: list[tuple[int, str, object]] = []
         self._size = 0
+        self._ops = 16  #: batch length that triggers a send: small at first so that the helper starts early
 
     @staticmethod
     def available() -> bool:
@@ -118,19 +137,20 @@ class FileHelper:
         """Queue: create ``path`` with ``data``."""
         self._batch.append((_WRITE, path, data))
         self._size += len(data) + len(path)
-        if self._size >= _BATCH_BYTES or len(self._batch) >= _BATCH_OPS:
+        if self._size >= _BATCH_BYTES or len(self._batch) >= self._ops:
             self._send()
 
     def copy(self, source: str, dest: str) -> None:
         """Queue: copy ``source`` to ``dest``."""
         self._batch.append((_COPY, dest, source))
         self._size += len(source) + len(dest)
-        if self._size >= _BATCH_BYTES or len(self._batch) >= _BATCH_OPS:
+        if self._size >= _BATCH_BYTES or len(self._batch) >= self._ops:
             self._send()
 
     def _send(self) -> None:
         frame = marshal.dumps(self._batch)
         self._batch, self._size = [], 0
+        self._ops = min(2 * self._ops, _BATCH_OPS)
         pipe = self._process.stdin
         assert pipe is not None
         try:

@@ -78,7 +78,7 @@ class ImagePlacer:
         self._writer: FileHelper | None = None
         self._copier: FileHelper | None = None
 
-    def write(self, path: Path, data: bytes) -> None:
+    def write(self, path: str | os.PathLike[str], data: bytes) -> None:
         """Create ``path`` (inside the staging folder) with ``data``."""
         if self._writer is None and self._helper:
             self._writer = self._start()
@@ -94,7 +94,7 @@ class ImagePlacer:
             self._helper = False  # no interpreter to start: work inline
             return None
 
-    def place(self, source: Path, dest: Path) -> None:
+    def place(self, source: Path, dest: str | os.PathLike[str]) -> None:
         """Make ``source`` appear at ``dest`` (a no-op for ``images='none'``)."""
         if self.mode is ImageMode.NONE:
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from array import array
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,7 +25,7 @@ from synapse_sdk.plugins.datasets.formats import SPLITS, DatasetFormat
 from synapse_sdk.plugins.datasets.models.coco import COCOAnnotation, COCOCategory, COCOImage
 from synapse_sdk.plugins.datasets.options import ConvertOptions
 from synapse_sdk.plugins.datasets.readers.base import Reader, first_error
-from synapse_sdk.plugins.datasets.readers.coco_objects import coco_annotation_to_dm, plain_box
+from synapse_sdk.plugins.datasets.readers.coco_objects import coco_annotation_to_dm, plain_boxes
 from synapse_sdk.plugins.datasets.report import ReportBuilder, SkipReason
 
 __all__ = ['COCOIndex', 'COCOReader']
@@ -93,11 +94,16 @@ class COCOIndex:
 
     def annotations_of(self, fh: BinaryIO, image_id: int) -> Iterator[tuple[int, Any]]:
         """``(byte offset of its run, parsed element)`` of each annotation of ``image_id``: one read per run."""
+        for start, elements in self.runs_of(fh, image_id):
+            for element in elements:
+                yield start, element
+
+    def runs_of(self, fh: BinaryIO, image_id: int) -> Iterator[tuple[int, list[Any]]]:
+        """``(byte offset, parsed elements)`` of each run of annotations of ``image_id``, in file order."""
         for run in self._runs.get(image_id, ()):
             start = self._starts[run]
             fh.seek(start)
-            for element in orjson.loads(b'[' + fh.read(self._ends[run] - start) + b']'):
-                yield start, element
+            yield start, orjson.loads(b'[' + fh.read(self._ends[run] - start) + b']')
 
     def count(self, image_id: int) -> int:
         """Number of annotations of ``image_id``."""
@@ -136,8 +142,10 @@ class COCOReader(Reader):
         categories = {cid: c for _, _, index in self.indexes for cid, c in index.categories.items()}
         self.categories = categories
         self.classes = ClassMap.from_list([categories[cid].name for cid in sorted(categories)])
+        self._names = {cid: category.name for cid, category in categories.items()}
         point_counts = {len(c.keypoints) for c in categories.values() if c.keypoints}
         self.kpt_shape = (max(point_counts), 3) if point_counts else None
+        self._files: frozenset[str] = frozenset()  #: regular files beside the annotation file being read
 
     def _rel(self, path: Path) -> str:
         return os.path.relpath(path, self.root).replace(os.sep, '/')
@@ -158,6 +166,7 @@ class COCOReader(Reader):
             if orphans:
                 self._drop(orphans, SkipReason.IMAGE_MISSING)
                 self.report.problem(file, None, SkipReason.IMAGE_MISSING, f'{orphans} annotations name no image')
+            self._files = _regular_files(path.parent)
             with open(path, 'rb') as fh:
                 for image in index.images:
                     item = self._item(split, path.parent, image, index, fh, file)
@@ -176,14 +185,16 @@ class COCOReader(Reader):
             )
             self._drop(index.count(image.id), SkipReason.UNSAFE_PATH)
             return None
-        if not path.is_file():
+        listed = image.file_name in self._files and '\\' not in image.file_name  # a file when the folder was read
+        if not listed and not path.is_file():
             report.skip_item(name, SkipReason.IMAGE_MISSING, f'no image {image.file_name}', file=file)
             self._drop(index.count(image.id), SkipReason.IMAGE_MISSING)
             return None
         item = HubItem(name, stem.lstrip('/'), split, path, file, width=image.width, height=image.height)
-        for offset, element in index.annotations_of(fh, image.id):
-            report.annotations_seen += 1
-            self._annotation(item, element, file, offset, index)
+        for offset, elements in index.runs_of(fh, image.id):
+            report.annotations_seen += len(elements)
+            other = partial(self._annotation, item, file=file, offset=offset, index=index)
+            plain_boxes(elements, self._names, item.entry, other)
         return item
 
     def _drop(self, count: int, reason: SkipReason) -> None:
@@ -192,15 +203,8 @@ class COCOReader(Reader):
             self.report.annotations_skipped[reason.value] += count
 
     def _annotation(self, item: HubItem, element: Any, file: str, offset: int, index: COCOIndex) -> None:
+        """An annotation that is not box-only (see :func:`plain_boxes`): validated, converted, or reported."""
         report = self.report
-        simple = plain_box(element)
-        if simple is not None:
-            category = self.categories.get(element['category_id'])
-            if category is not None:
-                data = [int(v) if v == int(v) else v for v in simple]
-                box = {'id': f'a{element["id"]}', 'classification': category.name, 'attrs': [], 'data': data}
-                item.entry.setdefault('bounding_box', []).append(box)
-                return
         where = f'annotation id {element.get("id")}: ' if isinstance(element, dict) else ''
         try:
             annotation = COCOAnnotation.model_validate(element)
@@ -222,6 +226,15 @@ class COCOReader(Reader):
             return
         for tool, anns in converted.items():
             item.entry.setdefault(tool, []).extend(anns)
+
+
+def _regular_files(folder: Path) -> frozenset[str]:
+    """Names of the regular files (or links to one) in ``folder``: one directory read instead of a stat per image."""
+    try:
+        with os.scandir(folder) as entries:
+            return frozenset(entry.name for entry in entries if entry.is_file())
+    except OSError:
+        return frozenset()
 
 
 def _annotation_file(folder: Path) -> Path | None:

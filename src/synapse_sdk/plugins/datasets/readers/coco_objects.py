@@ -2,29 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from synapse_sdk.plugins.datasets._masks import counts_from_coco_string, dm_rle_from_rows, rows_from_coco_counts
 from synapse_sdk.plugins.datasets.models.coco import COCOAnnotation, COCOCategory, COCORle
 
-__all__ = ['coco_annotation_to_dm', 'plain_box']
+__all__ = ['coco_annotation_to_dm', 'plain_boxes']
 
 _PLAIN_KEYS = frozenset({'id', 'image_id', 'category_id', 'bbox', 'area', 'iscrowd', 'segmentation'})
+_NUMBERS = frozenset({int, float})
 
 
-def plain_box(element: Any) -> list[float] | None:
-    """The bbox of a box-only annotation whose fields are all well-formed (the fast path), else None."""
-    if type(element) is not dict or not _PLAIN_KEYS.issuperset(element) or element.get('segmentation'):
-        return None
-    bbox = element.get('bbox')
-    if type(bbox) is not list or len(bbox) != 4 or type(element.get('id')) is not int:
-        return None
-    if type(element.get('category_id')) is not int:
-        return None
-    for value in bbox:  # orjson never yields NaN or infinity
-        if type(value) is not int and type(value) is not float:
-            return None
-    return bbox if bbox[2] > 0 and bbox[3] > 0 else None
+def plain_boxes(
+    elements: list[Any], names: dict[int, str], entry: dict[str, list[dict[str, Any]]], other: Callable[[Any], None]
+) -> None:
+    """Add the DM box of each box-only annotation to ``entry``; hand every other element to ``other``, in order.
+
+    Box-only: the keys of :data:`_PLAIN_KEYS` only, no segmentation, int ids, a bbox of 4 numbers with a
+    positive width and height, and a category in ``names`` (id → name). Everything else (and every
+    problem to report) goes through the validated path; both give the same DM box.
+    """
+    boxes = None  # entry['bounding_box'], made at the first box (the key order of the entry stays the same)
+    for element in elements:
+        if type(element) is dict and _PLAIN_KEYS.issuperset(element) and not element.get('segmentation'):
+            bbox, annotation_id, category_id = element.get('bbox'), element.get('id'), element.get('category_id')
+            # orjson never yields NaN or infinity; bool is not a number here
+            if (
+                type(bbox) is list
+                and len(bbox) == 4
+                and type(annotation_id) is int
+                and type(category_id) is int
+                and _NUMBERS.issuperset(map(type, bbox))
+                and bbox[2] > 0
+                and bbox[3] > 0
+            ):
+                name = names.get(category_id)
+                if name is not None:
+                    data = bbox if float not in map(type, bbox) else [int(v) if v == int(v) else v for v in bbox]
+                    if boxes is None:
+                        boxes = entry.setdefault('bounding_box', [])
+                    boxes.append({'id': f'a{annotation_id}', 'classification': name, 'attrs': [], 'data': data})
+                    continue
+        other(element)
 
 
 def _whole(values: Any) -> list[float | int]:
