@@ -1,21 +1,26 @@
-"""Turning errors into one line and an exit code."""
+"""Turning errors into one line and an exit code, and warnings into one ``Warning:`` line."""
 
 from __future__ import annotations
 
 import functools
+import inspect
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TextIO, TypeVar
 
 import typer
 from rich.console import Console
 
-from synapse_sdk.exceptions import SynapseError
+from synapse_sdk.exceptions import ActionNotFoundError, SynapseError
 
 P = ParamSpec('P')
 R = TypeVar('R')
 
 err_console = Console(stderr=True)
+
+_DEBUG_HELP = 'Show full tracebacks on errors (same as `synapse --debug`).'
+_INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
 
 
 @dataclass
@@ -32,26 +37,69 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """``warnings.showwarning`` for the CLI: ``Warning: <message>`` on one line of stderr, no source line."""
+    text = ' '.join(str(message).split())
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f'Warning: {text}', style='yellow', markup=False)
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Run a command, turning expected errors into one line on stderr and exit code 1.
 
-    With ``synapse --debug`` the traceback is shown as well.
+    Warnings print as one ``Warning:`` line (the active warning filters still decide which show);
+    Ctrl-C prints one line and exits 130. The command also accepts ``--debug`` (anywhere after
+    its name, like ``synapse --debug`` before it), which shows the traceback as well.
     """
+    try:
+        signature: inspect.Signature | None = inspect.signature(func, eval_str=True)
+    except NameError:  # an annotation only importable for type checkers: no --debug of its own
+        signature = None
+    adds_debug = signature is not None and 'debug' not in signature.parameters
+    adds_debug = adds_debug and all(p.kind is not p.VAR_KEYWORD for p in signature.parameters.values())
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
-            raise
-        except (SynapseError, FileNotFoundError, ValueError, OSError) as exc:
-            if state.debug:
-                err_console.print_exception()
-            from synapse_sdk.utils.redact import redact
+        asked = bool(kwargs.pop('debug', False)) if adds_debug else False
+        debug = asked or state.debug
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            try:
+                return func(*args, **kwargs)
+            except (typer.Exit, typer.Abort):
+                raise
+            except KeyboardInterrupt:
+                err_console.print('Interrupted', style='yellow', highlight=False)
+                raise typer.Exit(_INTERRUPTED) from None
+            except (SynapseError, FileNotFoundError, ValueError, OSError) as exc:
+                if debug:
+                    err_console.print_exception()
+                from synapse_sdk.utils.redact import redact
 
-            raise fail(redact(_one_line(exc))) from exc
+                raise fail(redact(_message(exc))) from exc
 
+    if adds_debug and signature is not None:
+        option: Any = Annotated[bool, typer.Option('--debug', help=_DEBUG_HELP)]
+        param = inspect.Parameter('debug', inspect.Parameter.KEYWORD_ONLY, default=False, annotation=option)
+        wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*signature.parameters.values(), param]
+        )
+        wrapper.__annotations__ = {**func.__annotations__, 'debug': option}
     return wrapper
+
+
+def _message(exc: BaseException) -> str:
+    text = _one_line(exc)
+    if isinstance(exc, ActionNotFoundError) and 'available' in exc.details:
+        available = ', '.join(exc.details['available']) or 'none'
+        text = f'{text}; available actions: {available}'
+    return text
 
 
 def _one_line(exc: BaseException) -> str:

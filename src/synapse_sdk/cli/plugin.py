@@ -28,7 +28,13 @@ def parse_params(text: str | None) -> dict[str, Any] | None:
         file = Path(text[1:])
         if not file.is_file():
             raise FileNotFoundError(f'params file not found: {file}')
-        source, text = str(file), file.read_text(encoding='utf-8')
+        source, raw = str(file), file.read_bytes()
+        try:
+            text = raw.decode('utf-8')
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f'{file} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8'
+            ) from None
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -57,7 +63,6 @@ def run(
 ) -> None:
     """Run one action and print its result as JSON (job mode prints the job id)."""
     from synapse_sdk.cli import render
-    from synapse_sdk.exceptions import ActionNotFoundError
     from synapse_sdk.plugins.runner import run_plugin
 
     values = parse_params(params)
@@ -68,12 +73,7 @@ def run(
         kwargs['logger_factory'] = lambda: render.RichProgressLogger(verbose=verbose)
     elif ray_address:
         kwargs['ray_address'] = ray_address
-    try:
-        result = run_plugin(str(path), action, values, mode=mode, **kwargs)
-    except ActionNotFoundError as exc:
-        available = ', '.join(exc.details.get('available', [])) or 'none'
-        raise fail(f'{exc}; available actions: {available}') from exc
-    render.print_result(result)
+    render.print_result(run_plugin(str(path), action, values, mode=mode, **kwargs))
 
 
 @app.command('test')
@@ -117,14 +117,19 @@ def create(
     yes: Annotated[bool, typer.Option('--yes', '-y', help='Ask nothing: take flags and defaults.')] = False,
 ) -> None:
     """Create synapse-<code>-plugin/ from templates (interactive unless --yes)."""
-    from synapse_sdk.plugins.scaffold import PluginSpec, create_plugin, slugify
+    from synapse_sdk.plugins.scaffold import PluginSpec, create_plugin, slugify, text_problem
 
     answers: dict[str, Any] = {'name': name, 'code': code, 'category': category, 'description': description}
     if not yes:
         answers = _ask(answers)
     if not answers['name']:
         raise fail('--name is required with --yes')
+    problem = text_problem(answers['name'])
+    if problem:
+        raise fail(f'name: {problem}')
     answers['code'] = answers['code'] or slugify(answers['name'])
+    if not answers['code']:
+        raise fail(f'--code is required: no slug can be made from the name {answers["name"]!r}')
     answers['category'] = answers['category'] or PluginCategory.CUSTOM
     answers['description'] = answers['description'] or ''
     try:
@@ -139,21 +144,25 @@ def create(
 
 
 def _ask(answers: dict[str, Any]) -> dict[str, Any]:
-    """Prompt (questionary) for whatever the flags left out."""
+    """Prompt (questionary) for whatever the flags left out; answers are checked as they are typed."""
     import questionary
 
-    from synapse_sdk.plugins.scaffold import slugify
+    from synapse_sdk.plugins.scaffold import code_problem, slugify, text_problem
 
     out = dict(answers)
     if not out['name']:
-        out['name'] = _answer(questionary.text('Plugin name:', validate=lambda v: bool(v.strip()) or 'Required'))
+        out['name'] = _answer(questionary.text('Plugin name:', validate=lambda v: text_problem(v) or True))
     if not out['code']:
-        out['code'] = _answer(questionary.text('Plugin code (slug):', default=slugify(out['name'])))
+        prompt = questionary.text(
+            'Plugin code (slug):', default=slugify(out['name']), validate=lambda v: code_problem(v) or True
+        )
+        out['code'] = _answer(prompt)
     if out['category'] is None:
         choices = [c.value for c in PluginCategory]
         out['category'] = PluginCategory(_answer(questionary.select('Category:', choices=choices, default='custom')))
     if out['description'] is None:
-        out['description'] = _answer(questionary.text('Description:', default=''))
+        optional = questionary.text('Description:', default='', validate=lambda v: text_problem(v, False) or True)
+        out['description'] = _answer(optional)
     return out
 
 

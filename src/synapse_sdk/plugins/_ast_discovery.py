@@ -78,11 +78,13 @@ def _parse(root: Path, file: Path) -> _Module:
     if parts[-1] == '__init__':
         parts.pop()
     try:
-        tree = ast.parse(file.read_text(encoding='utf-8'), filename=str(file))
+        tree = ast.parse(file.read_bytes(), filename=str(file))  # bytes: PEP 263 coding cookies apply
     except SyntaxError as exc:
         raise ActionDefinitionError(
             f'{file}: line {exc.lineno}: cannot parse: {exc.msg}', {'file': str(file), 'line': exc.lineno}
         ) from None
+    except ValueError as exc:  # Python 3.11: null bytes in the source
+        raise ActionDefinitionError(f'{file}: cannot parse: {exc}', {'file': str(file)}) from None
     module = _Module('.'.join(parts), file, tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:

@@ -39,7 +39,7 @@ def parse_yaml(file: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     """The mapping in ``file`` and its YAML node tree (for line numbers)."""
     import yaml
 
-    text = file.read_text(encoding='utf-8')
+    text = read_text(file)
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
@@ -66,6 +66,18 @@ def parse_yaml(file: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     return data, root
 
 
+def read_text(file: Path) -> str:
+    """The UTF-8 text of ``file``; a file in another encoding is a ``ConfigError`` naming it."""
+    data = file.read_bytes()
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f'{file}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save the file as UTF-8',
+            {'file': str(file)},
+        ) from None
+
+
 def format_errors(file: Path, exc: pydantic.ValidationError, root: yaml.Node | None) -> str:
     """One line naming the file and, per error, the line, the key and what is wrong."""
     parts = []
@@ -78,10 +90,23 @@ def format_errors(file: Path, exc: pydantic.ValidationError, root: yaml.Node | N
             parts.append(f"{where}missing required field '{key}'")
             continue
         msg = str(err['msg']).removeprefix('Value error, ')
+        if err['type'] in ('model_type', 'model_attributes_type', 'dict_type'):
+            msg = f'must be a mapping of keys to values, got {_yaml_type(err.get("input"))}'
+            if len(loc) == 2 and loc[0] == 'actions':
+                msg += " (e.g. 'entrypoint: plugin.module:Name')"
         if 'enum' in err['type'] or err['type'] == 'literal_error':
             msg = f'{msg}, got {err.get("input")!r}'
         parts.append(f'{where}{key}: {msg}' if key else f'{where}{msg}')
     return f'{file}: ' + '; '.join(parts)
+
+
+def _yaml_type(value: Any) -> str:
+    """``a string 'x'``, ``a number 3``, ``a list``: what YAML gave instead of a mapping."""
+    if isinstance(value, list):
+        return 'a list'
+    names = {str: 'a string', int: 'a number', float: 'a number', bool: 'a boolean'}
+    shown = repr(value) if len(repr(value)) <= 60 else f'{repr(value)[:57]}...'
+    return f'{names.get(type(value), type(value).__name__)} {shown}'
 
 
 def _plain(exc: pydantic.ValidationError) -> list[dict[str, Any]]:

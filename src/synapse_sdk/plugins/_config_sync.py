@@ -51,29 +51,44 @@ class ConfigSyncResult:
 
 
 def sync_config(path: Path) -> ConfigSyncResult:
-    """Merge the actions found in the source into the config file at (or inside) ``path``."""
+    """Merge the actions found in the source into the config file at (or inside) ``path``.
+
+    A found action updates the configured action with the same entrypoint whatever its key (seed
+    004 keys ``InferenceAction`` as ``infer``), else the one with its key; otherwise it is added.
+
+    Raises:
+        ConfigError: the file is not a valid config.yaml (checked before anything is written).
+    """
     file = config_path(path)
     if not file.is_file():
         raise FileNotFoundError(f'Config file not found: {file}')
     data, root = parse_yaml(file)
+    _validate(file, data, root)
     result = ConfigSyncResult(file)
-    actions = data.get('actions') or {}
-    if not isinstance(actions, dict):
-        raise ConfigError(f'{file}: actions must be a mapping of action keys to settings', {'file': str(file)})
+    actions: dict[str, Any] = {key: {} if spec is None else spec for key, spec in (data.get('actions') or {}).items()}
     found = discover_actions(file.parent)
-    by_entrypoint = {entry['entrypoint']: key for key, entry in found.items()}
-    for key, entry in found.items():
-        spec = actions.get(key)
-        if spec is None:
-            actions[key] = _new_action(key, entry)
-            result.changes.append(f"added action '{key}' ({entry['entrypoint']})")
+    matched: set[str] = set()
+    defined = {entry['entrypoint'] for entry in found.values()}
+    for name, entry in found.items():
+        keys = _keys_for(actions, name, entry['entrypoint'], defined)
+        if keys is None:
+            taken = _normalised(actions[name].get('entrypoint'))
+            result.unmatched.append(
+                f"action '{name}' ({entry['entrypoint']}) not added: key '{name}' is taken by {taken}"
+            )
             continue
-        result.changes += _update_action(key, spec, entry)
+        if not keys:
+            actions[name] = _new_action(name, entry)
+            matched.add(name)
+            result.changes.append(f"added action '{name}' ({entry['entrypoint']})")
+            continue
+        for key in keys:
+            matched.add(key)
+            result.changes += _update_action(key, actions[key], entry)
     for key, spec in actions.items():
-        if key not in found and isinstance(spec, dict):
-            ep = _normalised(spec.get('entrypoint'))
-            if ep and ep not in by_entrypoint:
-                result.unmatched.append(f"action '{key}': entrypoint '{ep}' is not defined in the plugin's source")
+        ep = _normalised(spec.get('entrypoint'))
+        if key not in matched and ep:
+            result.unmatched.append(f"action '{key}': entrypoint '{ep}' is not defined in the plugin's source")
     data['actions'] = actions
     _validate(file, data, root)
     if result.changes:
@@ -81,6 +96,19 @@ def sync_config(path: Path) -> ConfigSyncResult:
 
         write_atomic(file, yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False))
     return result
+
+
+def _keys_for(actions: dict[str, Any], name: str, entrypoint: str | None, defined: set[str | None]) -> list[str] | None:
+    """The configured actions a found one updates: those with its entrypoint, else the one with its key.
+
+    None when its key is taken by a configured action whose entrypoint the source defines too.
+    """
+    by_entrypoint = [key for key, spec in actions.items() if _normalised(spec.get('entrypoint')) == entrypoint]
+    if by_entrypoint:
+        return by_entrypoint
+    if name not in actions:
+        return []
+    return None if _normalised(actions[name].get('entrypoint')) in defined else [name]
 
 
 def _new_action(key: str, entry: dict[str, str | None]) -> dict[str, Any]:

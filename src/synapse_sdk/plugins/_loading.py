@@ -78,6 +78,12 @@ def import_plugin_module(
             return importlib.import_module(module_name)
         except ActionDefinitionError:
             raise
+        except SystemExit as exc:  # sys.exit() at import time must not end the caller's process
+            raise ActionDefinitionError(
+                f"Cannot import module '{module_name}' for entrypoint '{entrypoint or module_name}'{label}: "
+                f'it called sys.exit({exc.code!r}) while being imported; raise an exception instead',
+                {'entrypoint': entrypoint, 'module': module_name, 'error': 'SystemExit'},
+            ) from exc
         except Exception as exc:
             failed = getattr(exc, 'name', None) if isinstance(exc, ImportError) else None
             where = f" (while importing '{failed}')" if failed and failed != module_name else ''

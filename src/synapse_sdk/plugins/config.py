@@ -9,11 +9,14 @@ Reading the file lives in :func:`load_config`.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import sys
 import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import pydantic
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synapse_sdk.enums import (
@@ -45,6 +48,7 @@ _TASK = re.compile(r'^([a-z0-9_]+)\.([a-z0-9_]+)$')
 _DATA_TYPE_REQUIRED = (
     "data_type is required for neural_net plugins. Add 'data_type: image' (or text, video, pcd, audio) to config.yaml"
 )
+_INTERNAL_SOURCES = tuple(str(p) + os.sep for p in (Path(__file__).parents[1], Path(pydantic.__file__).parent))
 _DEFAULT_PM_OPTIONS = {PackageManager.UV: ['--no-cache'], PackageManager.PIP: ['--upgrade']}
 
 
@@ -241,15 +245,14 @@ class PluginConfig(_Model):
     def _check_whole(self) -> PluginConfig:
         if self.category is PluginCategory.NEURAL_NET and self.data_type is None:
             # seed 003's own example omits it, so loading only warns; publishing refuses (check_publishable)
-            warnings.warn(_DATA_TYPE_REQUIRED, ConfigWarning, stacklevel=2)
+            _warn_from_caller(_DATA_TYPE_REQUIRED, ConfigWarning)
         for key, spec in self.actions.items():
             if not spec.name:
                 spec.name = key
         if not _SEMVER.match(self.version):
-            warnings.warn(
+            _warn_from_caller(
                 f'config.yaml: version {self.version!r} is not X.Y.Z (semantic versioning); it is accepted as is',
                 FutureWarning,
-                stacklevel=2,
             )
         _warn_unknown_keys(self)
         return self
@@ -294,6 +297,16 @@ class PluginConfig(_Model):
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
 
 
+def _warn_from_caller(message: str, category: type[Warning]) -> None:
+    """Warn, attributing the warning to the first frame outside synapse_sdk and pydantic (the user's call)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL_SOURCES):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, category, stacklevel=level + 1)
+
+
 def _known_keys(model: type[BaseModel]) -> list[str]:
     keys: list[str] = []
     for name, field in model.model_fields.items():
@@ -319,11 +332,7 @@ def _warn_unknown_keys(config: PluginConfig) -> None:
     for action_key, spec in config.actions.items():
         found += [(f'actions.{action_key}.{k}', closest_key(k, known_action)) for k in spec.model_extra or {}]
     for where, closest in found:
-        warnings.warn(
-            f"config.yaml: unknown key '{where}'; closest known key: '{closest}'",
-            ConfigWarning,
-            stacklevel=3,
-        )
+        _warn_from_caller(f"config.yaml: unknown key '{where}'; closest known key: '{closest}'", ConfigWarning)
 
 
 def load_config(path: str | Path) -> PluginConfig:

@@ -3,7 +3,8 @@
 ``from_path`` reads the config and imports an action's entrypoint only when it is first asked
 for; ``from_module`` introspects an imported module (and a package's submodules);
 ``discover_actions`` reads source files without importing them. ``load`` resolves whatever
-``run_plugin`` was given and caches the result per config file and modification time.
+``run_plugin`` was given (a folder, a config.yaml, a module, or a published plugin's code) and
+caches the result per config file and modification time.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from synapse_sdk.enums import PluginCategory, RunMethod
-from synapse_sdk.exceptions import ActionDefinitionError, ActionNotFoundError, ConfigError, PluginError
+from synapse_sdk.exceptions import ActionDefinitionError, ActionNotFoundError, ConfigError
 from synapse_sdk.plugins._ast_discovery import default_action_name
 from synapse_sdk.plugins._ast_discovery import discover_actions as _discover_actions
 from synapse_sdk.plugins._function_action import action_class_for, is_action
@@ -105,17 +106,19 @@ class PluginDiscovery:
         return cls(config, targets=targets)
 
     @classmethod
-    def load(cls, plugin_code: str | os.PathLike[str] | None) -> PluginDiscovery:
+    def load(cls, plugin_code: str | os.PathLike[str] | None, *, client: Any | None = None) -> PluginDiscovery:
         """Resolve what ``run_plugin`` was given, cached per config file and modification time.
 
-        ``plugin_code`` is a plugin folder, a ``config.yaml`` path, an importable module name, or
-        the ``code`` of the plugin in the current directory.
+        ``plugin_code`` is, in this order: a plugin folder or a ``config.yaml`` path; the ``code`` of
+        the plugin in the current directory; an importable module name; the code (or
+        ``code@version``) of a plugin published to the backend, whose release archive is fetched
+        once and cached. ``client`` is that backend (default: the configured one).
         """
         if plugin_code is None:
             raise ValueError('plugin_code is required: a plugin folder, a config.yaml path or a module name')
         text = os.fspath(plugin_code)
         location = Path(text)
-        if location.exists():
+        if location.is_file() or (location / 'config.yaml').is_file():
             return _cached_path(location)
         here = Path.cwd()
         if _code_in(here) == text:
@@ -125,12 +128,11 @@ class PluginDiscovery:
                 if text not in _module_cache:
                     _module_cache[text] = cls.from_module(import_plugin_module(text, None))
                 return _module_cache[text]
-        raise PluginError(
-            f"Plugin '{text}' not found: it is not a folder, a config.yaml, an importable module, "
-            f'nor the code of the plugin in the current directory ({here}). '
-            'Running plugins published to a backend is not supported yet; pass the plugin folder instead',
-            {'plugin_code': text},
-        )
+        if location.is_dir():
+            raise FileNotFoundError(f'Config file not found: {location / "config.yaml"}')
+        from synapse_sdk.plugins._remote import published_folder
+
+        return _cached_path(published_folder(text, client, here))
 
     # ------------------------------------------------------------------ actions
     def list_actions(self) -> list[str]:
@@ -294,16 +296,20 @@ def _code_in(folder: Path) -> str | None:
 
     try:
         data = yaml.safe_load(file.read_text(encoding='utf-8'))
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     return data.get('code') if isinstance(data, dict) else None
 
 
 def _importable(name: str) -> bool:
+    """Whether ``name`` is a module or a regular package (a bare folder, a namespace package, is not)."""
     try:
-        return importlib.util.find_spec(name) is not None
+        spec = importlib.util.find_spec(name)
+        return spec is not None and spec.origin not in (None, 'namespace')
     except (ImportError, ValueError):
         return False
+    except (Exception, SystemExit):  # a parent package fails to import: let the real import report it
+        return True
 
 
 def _module_actions(module: ModuleType) -> list[Any]:

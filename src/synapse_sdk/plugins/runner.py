@@ -50,7 +50,9 @@ def run_plugin(
 
     Args:
         plugin_code: a plugin directory, a ``config.yaml`` path, an importable module name, or a
-            plugin code (the current directory's plugin when its ``code`` matches).
+            plugin code: the current directory's plugin when its ``code`` matches, else the plugin of
+            that code (or ``code@version``) published to the backend (``client=`` or the configured
+            one), its release archive fetched once and cached.
         action: the action key in config.yaml (or the action's name for a module).
         params: the action's params.
         mode: ``local`` and ``task`` return the action's result; ``job`` returns the job id.
@@ -66,7 +68,7 @@ def run_plugin(
     if action_cls is None:
         from synapse_sdk.plugins.discovery import PluginDiscovery
 
-        discovery = PluginDiscovery.load(plugin_code)
+        discovery = PluginDiscovery.load(plugin_code, client=executor_kwargs.get('client'))
         action_cls = discovery.get_action_class(action)
     if resolved is ExecutionMode.LOCAL:
         from synapse_sdk.plugins.executors import LocalExecutor

@@ -14,11 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from synapse_sdk.enums import PluginCategory, RunMethod
 
-__all__ = ['CATEGORY_ACTIONS', 'ActionTemplate', 'PluginSpec', 'create_plugin', 'slugify']
+__all__ = [
+    'CATEGORY_ACTIONS',
+    'ActionTemplate',
+    'PluginSpec',
+    'code_problem',
+    'create_plugin',
+    'slugify',
+    'text_problem',
+]
 
 _TEMPLATES = Path(__file__).parent / 'templates'
 _SLUG = re.compile(r'^[a-z0-9]+(?:[-_][a-z0-9]+)*$')
@@ -100,22 +108,51 @@ def slugify(text: str) -> str:
     return re.sub(r'[^a-z0-9]+', '-', text.lower()).strip('-')
 
 
+def text_problem(value: str, required: bool = True) -> str | None:
+    """Why ``value`` cannot be a plugin's name or description (None when it can): one line of printable text."""
+    if required and not value.strip():
+        return 'must not be empty'
+    bad = next((ch for ch in value if not ch.isprintable()), None)
+    if bad is not None:
+        return f'must be one line of printable text; it contains {bad!r}'
+    return None
+
+
+def code_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a plugin code (None when it can)."""
+    if _SLUG.match(value):
+        return None
+    return f"code must be a slug (lowercase letters, digits, '-' or '_'), e.g. 'my-plugin'; got {value!r}"
+
+
+def _py_text(value: str) -> str:
+    """``value`` safe inside a triple-quoted Python string: backslashes and quotes escaped."""
+    return value.replace('\\', '\\\\').replace('"', '\\"')
+
+
 class PluginSpec(BaseModel):
     """What ``synapse plugin create`` asks for."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     code: str
     category: PluginCategory = PluginCategory.CUSTOM
-    description: str = ''
+    description: str = Field(default='', max_length=1000)
     version: str = '0.1.0'
+
+    @field_validator('name', 'description')
+    @classmethod
+    def _one_printable_line(cls, value: str, info: ValidationInfo) -> str:
+        problem = text_problem(value, info.field_name == 'name')
+        if problem is not None:
+            raise ValueError(problem)
+        return value.strip()
 
     @field_validator('code')
     @classmethod
     def _code_is_slug(cls, value: str) -> str:
-        if not _SLUG.match(value):
-            raise ValueError(
-                f"code must be a slug (lowercase letters, digits, '-' or '_'), e.g. 'my-plugin'; got {value!r}"
-            )
+        problem = code_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @property
@@ -160,6 +197,7 @@ def _render_into(folder: Path, spec: PluginSpec) -> None:
         keep_trailing_newline=True,
         autoescape=False,  # renders YAML, TOML, Markdown and Python, never HTML
     )
+    env.filters['py_text'] = _py_text  # text inside Python docstrings; YAML and TOML values use tojson
     actions = CATEGORY_ACTIONS[spec.category]
     context = {
         **spec.model_dump(mode='json'),

@@ -3,6 +3,7 @@
 import re
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 from synapse_sdk.enums import PluginCategory, RunMethod
 from synapse_sdk.exceptions import ActionDefinitionError, ActionNotFoundError, ConfigError, ConfigWarning, PluginError
 from synapse_sdk.loggers import MemoryLogger
+from synapse_sdk.plugins._config_sync import sync_config
 from synapse_sdk.plugins.discovery import PluginDiscovery, load_entrypoint
 from synapse_sdk.plugins.runner import run_plugin
 
@@ -406,8 +408,52 @@ def test_plugin_code_that_resolves_to_nothing(tmp_path, monkeypatch):
         PluginDiscovery.load('no-such-plugin')
     assert str(info.value) == (
         "Plugin 'no-such-plugin' not found: it is not a folder, a config.yaml, an importable module, "
-        f'nor the code of the plugin in the current directory ({tmp_path}). '
-        'Running plugins published to a backend is not supported yet; pass the plugin folder instead'
+        f'nor the code of the plugin in the current directory ({tmp_path}), '
+        'nor a plugin published to the backend at http://synapse.local'
+    )
+    with pytest.raises(PluginError) as info:
+        PluginDiscovery.load('no/such/folder')
+    assert str(info.value) == (
+        "Plugin 'no/such/folder' not found: it is not a folder, a config.yaml, an importable module, "
+        f'nor the code of the plugin in the current directory ({tmp_path}); pass the plugin folder or its config.yaml'
+    )
+
+
+def test_a_folder_named_like_a_module_without_config_falls_back_to_the_module(tmp_path, monkeypatch):
+    package = tmp_path / 'modplug_dir'
+    package.mkdir()
+    (package / '__init__.py').write_text(MODULE_SOURCE, encoding='utf-8')
+    (tmp_path / 'notes').mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert run_plugin('modplug_dir', 'double', {'n': 21}, **quiet()) == {'value': 42}
+    with pytest.raises(FileNotFoundError) as info:
+        run_plugin('notes', 'double', {})
+    assert str(info.value) == f'Config file not found: {Path("notes") / "config.yaml"}'
+    for name in [n for n in sys.modules if n.startswith('modplug_dir')]:
+        sys.modules.pop(name)
+
+
+def test_update_config_matches_seed_004_actions_by_entrypoint_not_key(tmp_path):
+    root = write_plugin(tmp_path / 'yolov8', SEED_004_BASIC_CONFIG, plugin_files())
+    before = (root / 'config.yaml').read_bytes()
+    assert PluginDiscovery.discover_actions(root)['inference']['entrypoint'] == 'plugin.inference.InferenceAction'
+    result = sync_config(root)
+    assert (result.changes, result.unmatched) == ([], [])
+    assert (root / 'config.yaml').read_bytes() == before
+    source = (root / 'plugin' / 'inference.py').read_text(encoding='utf-8')
+    (root / 'plugin' / 'inference.py').write_text(
+        source.replace('    def execute', "    output_type = 'inference_results'\n\n    def execute"), encoding='utf-8'
+    )
+    result = sync_config(root)
+    assert (result.changes, result.unmatched) == (["action 'infer': output_type -> inference_results"], [])
+    config = PluginDiscovery.from_path(root).config
+    assert list(config.actions) == ['train', 'infer']
+    infer = config.actions['infer']
+    assert (infer.entrypoint, infer.method, infer.output_type) == (
+        'plugin.inference.InferenceAction',
+        RunMethod.TASK,
+        'inference_results',
     )
 
 

@@ -2,6 +2,7 @@
 
 import json
 import tempfile
+import tomllib
 import warnings
 
 import pytest
@@ -111,3 +112,76 @@ def test_existing_folder_is_not_overwritten(tmp_path):
 @pytest.mark.parametrize(('name', 'code'), [('My YOLO Plugin', 'my-yolo-plugin'), ('  a__b  ', 'a-b'), ('v8!', 'v8')])
 def test_slugify(name, code):
     assert slugify(name) == code
+
+
+@pytest.mark.parametrize('category', [PluginCategory.CUSTOM, PluginCategory.NEURAL_NET])
+def test_names_with_quotes_and_backslashes_make_a_plugin_that_imports_and_runs(category, tmp_path, monkeypatch):
+    name = 'A """quoted""" \\ name\'s "end\\'
+    description = "Say \"hi\" \\ ok ''' <b> & done"
+    args = ['plugin', 'create', '--yes', '--name', name, '--code', 'odd', '--description', description]
+    result = runner.invoke(app, [*args, '--category', category.value, '--path', str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / 'synapse-odd-plugin'
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        config = load_config(folder)
+    assert (config.name, config.description) == (name, description)
+    assert tomllib.loads((folder / 'pyproject.toml').read_text())['project']['description'] == description
+    monkeypatch.chdir(folder)
+    report = runner.invoke(app, ['plugin', 'test'])
+    assert report.exit_code == 0, report.output
+    namespace: dict[str, object] = {}
+    exec(compile((folder / 'plugin' / '__init__.py').read_text(), '__init__.py', 'exec'), namespace)
+    assert namespace['__doc__'] == f"{name}: the plugin's actions live in the modules of this package."
+
+
+@pytest.mark.parametrize(
+    ('args', 'message'),
+    [
+        (['--name', 'two\nlines'], "name: must be one line of printable text; it contains '\\n'"),
+        (['--name', '   '], 'name: must not be empty'),
+        (
+            ['--name', 'X', '--description', 'tab\there'],
+            "description: must be one line of printable text; it contains '\\t'",
+        ),
+        (['--name', '"""'], '--code is required: no slug can be made from the name \'"""\''),
+    ],
+)
+def test_create_rejects_names_that_are_not_one_printable_line(args, message, tmp_path):
+    result = runner.invoke(app, ['plugin', 'create', '--yes', *args, '--path', str(tmp_path)])
+    assert (result.exit_code, result.stderr) == (1, f'Error: {message}\n')
+    assert [p.name for p in tmp_path.iterdir() if p.name != 'tmp'] == []
+
+
+def test_the_prompts_check_answers_as_they_are_typed(tmp_path, monkeypatch):
+    import questionary
+
+    checks = {}
+
+    class Answer:
+        def __init__(self, value):
+            self.value = value
+
+        def ask(self):
+            return self.value
+
+    def text(message, default='', validate=None):
+        checks[message] = validate
+        return Answer({'Plugin name:': 'Nice', 'Plugin code (slug):': 'nice', 'Description:': ''}[message])
+
+    monkeypatch.setattr(questionary, 'text', text)
+    monkeypatch.setattr(questionary, 'select', lambda message, choices, default: Answer('custom'))
+    assert runner.invoke(app, ['plugin', 'create', '--path', str(tmp_path)]).exit_code == 0
+    assert [checks['Plugin name:'](v) for v in ('ok', '', 'a\nb')] == [
+        True,
+        'must not be empty',
+        "must be one line of printable text; it contains '\\n'",
+    ]
+    assert [checks['Plugin code (slug):'](v) for v in ('good-code', 'Bad')] == [
+        True,
+        "code must be a slug (lowercase letters, digits, '-' or '_'), e.g. 'my-plugin'; got 'Bad'",
+    ]
+    assert [checks['Description:'](v) for v in ('', 'x\ty')] == [
+        True,
+        "must be one line of printable text; it contains '\\t'",
+    ]

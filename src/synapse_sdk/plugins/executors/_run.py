@@ -81,6 +81,12 @@ def run_action(action_cls: type[BaseAction[Any]], params: BaseModel, ctx: Runtim
         return result
     except SynapseError:
         raise
+    except SystemExit as exc:  # sys.exit() in an action must not end the caller's process silently
+        raise ExecutionError(
+            f'Action execution failed: the action called sys.exit({exc.code!r}); '
+            'raise an exception to report a failure',
+            {'action': action_cls.action_name or action_cls.__name__, 'exception': 'SystemExit'},
+        ) from exc
     except Exception as exc:
         detail = redact(str(exc)) or type(exc).__name__
         raise ExecutionError(

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from synapse_sdk.loggers import BaseLogger, ConsoleLogger
 from synapse_sdk.plugins._function_action import action_class_for
+from synapse_sdk.plugins._params_check import unknown_param_warnings
 from synapse_sdk.plugins.context import PluginEnvironment, RuntimeContext
 from synapse_sdk.plugins.executors._run import run_action, validate_params
 
@@ -58,6 +59,8 @@ class LocalExecutor:
             language=self.language,
             client_factory=None if self.client is not None else default_client,
         )
+        for message in unknown_param_warnings(action_cls.params_model, params):
+            ctx.logger.warning(message)
         return run_action(action_cls, validated, ctx)
 
 
