@@ -163,15 +163,20 @@ class JobStatus(StrEnum):
 
 
 class ServeAppStatus(StrEnum):
-    """Status of a Ray Serve application."""
+    """Status of a Ray Serve application (the platform's 7 values)."""
 
     NOT_STARTED = 'NOT_STARTED'  #: not deployed yet
     DEPLOYING = 'DEPLOYING'  #: replicas starting
     RUNNING = 'RUNNING'  #: ready for requests
-    UNHEALTHY = 'UNHEALTHY'  #: replicas failing health checks
-    DEPLOY_FAILED = 'DEPLOY_FAILED'  #: terminal: stop polling
+    UNHEALTHY = 'UNHEALTHY'  #: failed: replicas failing health checks
+    DEPLOY_FAILED = 'DEPLOY_FAILED'  #: failed: the deployment did not come up
+    UNAVAILABLE = 'UNAVAILABLE'  #: failed: the application cannot be reached (e.g. its cluster is gone)
     DELETING = 'DELETING'  #: being removed
 
+    def is_failure(self) -> bool:
+        """Whether the application failed (terminal for a caller waiting for it to be ready)."""
+        return self in (ServeAppStatus.DEPLOY_FAILED, ServeAppStatus.UNHEALTHY, ServeAppStatus.UNAVAILABLE)
+
     def is_terminal(self) -> bool:
-        """Whether polling for readiness should stop."""
-        return self in (ServeAppStatus.RUNNING, ServeAppStatus.DEPLOY_FAILED)
+        """Whether polling for readiness should stop: it is ready, or it failed."""
+        return self is ServeAppStatus.RUNNING or self.is_failure()

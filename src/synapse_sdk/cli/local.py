@@ -27,10 +27,59 @@ def init(state_dir: StateDir = None, new_token: bool = typer.Option(False, help=
     result = init_local(state_dir, new_token=new_token)
     console.print(f'Local backend ready in [bold]{result.paths.root}[/]')
     if result.token:
-        console.print('Access token (shown once; send it as `Synapse-Access-Token: Token <token>`):')
+        console.print('Access token (send it as `Synapse-Access-Token: Token <token>`):')
         console.print(result.token, markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f'Stored hashed in the database, and in plain text in {result.paths.token_file} (mode 0600, '
+            'readable only by you) so that clients on this machine connect without configuration.',
+            markup=False,
+            highlight=False,
+            soft_wrap=True,  # never break the path
+        )
     else:
         console.print('Already initialised: existing data and tokens kept (use --new-token for another token).')
+
+
+token_app = typer.Typer(help='Tokens of the local backend (stored only as SHA-256 digests).')
+app.add_typer(token_app, name='token')
+
+
+@token_app.command('create')
+@handle_errors
+def token_create(
+    user: bool = typer.Option(
+        False, '--user', help='A user token (sent as `Authorization: Token <t>`) instead of an access token.'
+    ),
+    name: str = typer.Option('', '--name', help='A label for the token list.'),
+    state_dir: StateDir = None,
+) -> None:
+    """Issue a token and print it once; only its digest is kept."""
+    from synapse_sdk.local.setup import create_token
+
+    kind = 'user' if user else 'access'
+    token = create_token(kind, name, state_dir)
+    header = 'Authorization: Token <token>' if user else 'Synapse-Access-Token: Token <token>'
+    console.print(
+        f'New {kind} token (shown once; only its digest is stored; send it as `{header}`):',
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(token, markup=False, highlight=False, soft_wrap=True)
+
+
+@token_app.command('list')
+@handle_errors
+def token_list(state_dir: StateDir = None) -> None:
+    """The issued tokens (id, kind, name, creation time); the tokens themselves are never stored."""
+    from rich.table import Table
+
+    from synapse_sdk.local.setup import list_tokens
+
+    table = Table('id', 'kind', 'name', 'created (UTC)')
+    for info in list_tokens(state_dir):
+        table.add_row(str(info.id), info.kind, info.name, info.created_at.isoformat(timespec='seconds'))
+    console.print(table)
 
 
 @app.command('serve')
@@ -82,10 +131,10 @@ def import_(
 @handle_errors
 def export(
     project: Annotated[str, typer.Argument(help='Project name.')],
-    folder: Annotated[Path, typer.Argument(help='Folder to write <stem>.json files into.')],
+    folder: Annotated[Path, typer.Argument(help='Folder to write the task files into.')],
     state_dir: StateDir = None,
 ) -> None:
-    """Write each task's data JSON to FOLDER."""
+    """Write each task's data JSON to FOLDER: <key>.json, or <key>-task<id>.json for later tasks of a data unit."""
     from rich.progress import Progress
 
     from synapse_sdk.local.transfer import export_project

@@ -1,10 +1,15 @@
 """Where credentials come from, and ``create_backend_client()``.
 
-Each of host, token and tenant resolves on its own: argument → environment
-(``SYNAPSE_HOST``, ``SYNAPSE_ACCESS_TOKEN``, ``SYNAPSE_TENANT``) → ``~/.synapse/config.json``
+Each of host, token and tenant resolves in order: argument → environment (``SYNAPSE_HOST``,
+``SYNAPSE_ACCESS_TOKEN``, ``SYNAPSE_TENANT``) → ``~/.synapse/config.json``
 (``$SYNAPSE_CONFIG_DIR/config.json`` when set) → the embedded local backend when no host is
 configured anywhere. The local backend is reached over HTTP when ``synapse local serve`` is
 running for the state directory (it records its URL in ``server.json``), else in this process.
+
+Secrets stay with the host they were saved for: the config file's ``access_token`` and
+``tenant`` are used only when the resolved host is the file's ``host`` (so ``SYNAPSE_HOST=B`` never
+receives the token saved for A), and the local backend's own token only when the target is the
+local backend (in-process, or the URL that ``synapse local serve`` recorded).
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from synapse_sdk.clients.backend.client import BackendClient
+from synapse_sdk.clients.base.pagination import _origin
 
 __all__ = [
     'config_path',
@@ -22,6 +29,7 @@ __all__ = [
     'forget_credentials',
     'read_config',
     'resolve_credentials',
+    'same_host',
     'verify_and_save',
     'write_config',
 ]
@@ -69,6 +77,13 @@ def write_config(updates: dict[str, Any], path: str | os.PathLike[str] | None = 
     return file
 
 
+def same_host(a: str | None, b: str | None) -> bool:
+    """Whether two base URLs name the same backend (scheme, host, port and path; trailing ``/`` ignored)."""
+    if a is None or b is None:
+        return a is b
+    return _origin(a) == _origin(b) and urlsplit(a).path.rstrip('/') == urlsplit(b).path.rstrip('/')
+
+
 def resolve_credentials(
     host: str | None = None,
     access_token: str | None = None,
@@ -76,19 +91,42 @@ def resolve_credentials(
     *,
     config_path: str | os.PathLike[str] | None = None,
 ) -> dict[str, str | None]:
-    """``{host, access_token, tenant}``, each from the first source that has it (None when none)."""
-    given = {'host': host, 'access_token': access_token, 'tenant': tenant}
+    """``{host, access_token, tenant}``: argument → environment → config file (None when none).
+
+    The file's token and tenant count only when the resolved host is the file's host.
+    """
     config: dict[str, Any] | None = None
-    out: dict[str, str | None] = {}
-    for key, value in given.items():
-        if not value:
-            value = os.environ.get(_ENV[key]) or None
-        if not value:
-            if config is None:
-                config = read_config(config_path)
-            value = config.get(key) or None
-        out[key] = str(value) if value else None
+
+    def file_value(key: str) -> str | None:
+        nonlocal config
+        if config is None:
+            config = read_config(config_path)
+        value = config.get(key)
+        return str(value) if value else None
+
+    def first(key: str, given: str | None) -> str | None:
+        return given or os.environ.get(_ENV[key]) or None
+
+    resolved_host = first('host', host) or file_value('host')
+    out: dict[str, str | None] = {'host': resolved_host}
+    for key, given in (('access_token', access_token), ('tenant', tenant)):
+        value = first(key, given)
+        if value is None and same_host(file_value('host'), resolved_host):
+            value = file_value(key)
+        out[key] = value
     return out
+
+
+def _local_token_for(host: str) -> str | None:
+    """The local backend's token when ``host`` is the URL of a running ``synapse local serve``."""
+    try:
+        from synapse_sdk.local.connect import running_server_url
+        from synapse_sdk.local.paths import LocalPaths
+        from synapse_sdk.local.setup import read_local_token
+    except ImportError:  # the local extra is not installed: no local backend to match
+        return None
+    paths = LocalPaths.resolve()
+    return read_local_token(paths) if same_host(running_server_url(paths), host) else None
 
 
 def create_backend_client(
@@ -100,16 +138,18 @@ def create_backend_client(
 ) -> BackendClient | None:
     """A client for the configured backend, or the embedded local one when no host is configured.
 
-    Returns None for a remote host without a token.
+    Returns None for a remote host without a token (a running ``synapse local serve`` named as the
+    host gets the local backend's own token).
     """
     creds = resolve_credentials(host, access_token, tenant, config_path=config_path)
     if creds['host'] is None:
         from synapse_sdk.local.connect import connect_local
 
         return connect_local(access_token=creds['access_token'], tenant=creds['tenant'])
-    if creds['access_token'] is None:
+    token = creds['access_token'] or _local_token_for(creds['host'])
+    if token is None:
         return None
-    return BackendClient(creds['host'], creds['access_token'], tenant=creds['tenant'])
+    return BackendClient(creds['host'], token, tenant=creds['tenant'])
 
 
 def verify_and_save(

@@ -7,13 +7,15 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from synapse_sdk.local.auth import TokenVerifier
+from synapse_sdk.local.auth import AuthGate, TokenVerifier
 from synapse_sdk.local.errors import install_error_handlers
 from synapse_sdk.local.limits import BodySizeLimit
 from synapse_sdk.local.paths import LocalPaths
 from synapse_sdk.local.routers import (
+    agent,
     agents,
     data_units,
+    datasets,
     jobs,
     logs,
     models,
@@ -31,7 +33,21 @@ __all__ = ['DEFAULT_MAX_UPLOAD_BYTES', 'create_app']
 #: 2 GiB; override with ``create_app(max_upload_bytes=...)``.
 DEFAULT_MAX_UPLOAD_BYTES = 2 << 30
 
-_ROUTERS = (projects, data_units, tasks, plugins, jobs, logs, agents, serve_applications, models, storages)
+#: One router per resource; the hot paths first, as routes are matched in this order.
+ROUTERS = (
+    tasks,
+    data_units,
+    projects,
+    plugins,
+    jobs,
+    logs,
+    agents,
+    serve_applications,
+    models,
+    datasets,
+    storages,
+    agent,
+)
 
 
 def create_app(
@@ -41,29 +57,30 @@ def create_app(
 ) -> Any:
     """Build the app over a state directory (tables are created if missing; nothing is deleted).
 
-    Returns the ASGI app (a FastAPI wrapped in the body-size limit); the FastAPI instance and its
-    :class:`AppState` are reachable as ``app.fastapi`` and ``app.state``.
+    Returns the ASGI app (a FastAPI behind the body-size limit and the token gate); the FastAPI
+    instance and its :class:`AppState` are reachable as ``app.fastapi`` and ``app.state``.
     """
     paths = state_dir if isinstance(state_dir, LocalPaths) else LocalPaths.resolve(state_dir)
     db = open_database(paths)
     api = FastAPI(title='Synapse local backend', docs_url=None, redoc_url=None, openapi_url=None)
-    api.state.synapse = AppState(paths=paths, db=db, verifier=TokenVerifier(db), max_upload_bytes=max_upload_bytes)
+    verifier = TokenVerifier(db)
+    api.state.synapse = AppState(paths=paths, db=db, verifier=verifier, max_upload_bytes=max_upload_bytes)
     install_error_handlers(api)
 
     @api.get('/health/')
     def health() -> dict[str, str]:
         return {'status': 'ok'}
 
-    for module in _ROUTERS:
+    for module in ROUTERS:
         api.include_router(module.router)
-    return LocalApp(api, max_upload_bytes)
+    return LocalApp(api, verifier, max_upload_bytes)
 
 
 class LocalApp(BodySizeLimit):
-    """The ASGI entry point: the size limit in front of the FastAPI app."""
+    """The ASGI entry point: the size limit, then the token gate, in front of the FastAPI app."""
 
-    def __init__(self, api: FastAPI, max_upload_bytes: int) -> None:
-        super().__init__(api, max_upload_bytes)
+    def __init__(self, api: FastAPI, verifier: TokenVerifier, max_upload_bytes: int) -> None:
+        super().__init__(AuthGate(api, verifier), max_upload_bytes)
         self.fastapi = api
 
     @property

@@ -10,12 +10,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from synapse_sdk.clients.agent.client import AgentClient
 from synapse_sdk.clients.backend.client import AsyncBackendClient, BackendClient
 from synapse_sdk.clients.base.inprocess import AsyncASGIRouter, SyncASGITransport
 from synapse_sdk.local.paths import LocalPaths
 from synapse_sdk.local.setup import init_local, read_local_token
 
-__all__ = ['IN_PROCESS_URL', 'connect_local', 'connect_local_async', 'running_server_url']
+__all__ = ['IN_PROCESS_URL', 'connect_local', 'connect_local_agent', 'connect_local_async', 'running_server_url']
 
 #: The base URL of an in-process backend (never resolved: requests go straight to the app).
 IN_PROCESS_URL = 'http://synapse.local/'
@@ -86,3 +87,38 @@ def connect_local_async(
     paths = LocalPaths.resolve(state_dir)
     transport = AsyncASGIRouter(create_app(paths), host=httpx.URL(IN_PROCESS_URL).host)
     return AsyncBackendClient(IN_PROCESS_URL, _token(paths, access_token), tenant=tenant, transport=transport, **kwargs)
+
+
+def _local_agent_token(paths: LocalPaths) -> str:
+    from sqlalchemy import select
+
+    from synapse_sdk.local.models import Agent
+    from synapse_sdk.local.setup import open_database
+
+    if not paths.database.exists():
+        init_local(paths.root)
+    db = open_database(paths)
+    try:
+        with db.read() as session:
+            token = session.scalar(select(Agent.token).where(Agent.url.is_(None)).order_by(Agent.id).limit(1))
+    finally:
+        db.dispose()
+    if token is None:
+        raise RuntimeError(f'{paths.root} has no local agent; run `synapse local init --dir {paths.root}`')
+    return token
+
+
+def connect_local_agent(
+    state_dir: str | os.PathLike[str] | None = None, *, in_process: bool | None = None, **kwargs: Any
+) -> AgentClient:
+    """A client of the local backend's own agent (``<backend>/agent/``), authenticated with its token."""
+    paths = LocalPaths.resolve(state_dir)
+    token = _local_agent_token(paths)
+    url = None if in_process else running_server_url(paths)
+    if url is not None:
+        return AgentClient(f'{url.rstrip("/")}/agent/', token, **kwargs)
+    from synapse_sdk.local.app import create_app
+
+    app = create_app(paths)
+    transport = SyncASGITransport(app, host=httpx.URL(IN_PROCESS_URL).host, on_close=app.close)
+    return AgentClient(f'{IN_PROCESS_URL}agent/', token, transport=transport, **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,21 +11,32 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ['install_error_handlers', 'validation_body']
+__all__ = ['field_path', 'install_error_handlers', 'validation_body']
 
 logger = logging.getLogger('synapse_sdk.local')
 
 _LOC_PREFIXES = ('body', 'query', 'path', 'header', 'form')
 
 
-def validation_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
+def field_path(loc: Sequence[Any], root: str = '') -> str:
+    """``('files', 0, 'name')`` → ``files[0].name``; ``root`` names a body that is a list (``logs[0].x``)."""
+    path = root
+    for part in loc:
+        if isinstance(part, int):
+            path += f'[{part}]'
+        else:
+            path += f'.{part}' if path else str(part)
+    return path
+
+
+def validation_body(errors: Sequence[Any], root: str = '') -> dict[str, Any]:
     """``{"detail": "field: message; ...", "errors": {"field": ["message"]}}`` from pydantic errors."""
     fields: dict[str, list[str]] = {}
     for error in errors:
-        loc = [str(part) for part in error.get('loc', ())]
+        loc = list(error.get('loc', ()))
         if loc and loc[0] in _LOC_PREFIXES:
             loc = loc[1:]
-        name = '.'.join(loc) or 'body'
+        name = field_path(loc, root) or 'body'
         message = str(error.get('msg', 'invalid'))
         if error.get('type') == 'json_invalid':
             name, message = 'body', 'Malformed JSON'

@@ -5,13 +5,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ['BodySizeLimit']
+from starlette.exceptions import HTTPException
+
+__all__ = ['BodySizeLimit', 'too_large_detail']
 
 Scope = dict[str, Any]
 
 
-class _TooLarge(Exception):
-    pass
+def too_large_detail(max_bytes: int) -> str:
+    return f'Request body too large: the limit is {max_bytes} bytes'
+
+
+class _TooLarge(HTTPException):
+    """Raised from ``receive`` once a streamed body passes the limit.
+
+    It is an ``HTTPException`` so that FastAPI's body parsing (JSON and multipart alike) re-raises
+    it to the app's handler, which answers 413 instead of "There was an error parsing the body".
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, too_large_detail(max_bytes))
 
 
 class BodySizeLimit:
@@ -38,7 +51,7 @@ class BodySizeLimit:
             if message['type'] == 'http.request':
                 seen += len(message.get('body', b''))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: dict[str, Any]) -> None:
@@ -49,12 +62,12 @@ class BodySizeLimit:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
+        except _TooLarge:  # raised where no handler turned it into a response
             if not started:
                 await self._refuse(send)
 
     async def _refuse(self, send: Any) -> None:
-        body = json.dumps({'detail': f'Request body too large: the limit is {self.max_bytes} bytes'}).encode()
+        body = json.dumps({'detail': too_large_detail(self.max_bytes)}).encode()
         headers = [(b'content-type', b'application/json'), (b'content-length', str(len(body)).encode())]
         await send({'type': 'http.response.start', 'status': 413, 'headers': headers})
         await send({'type': 'http.response.body', 'body': body})

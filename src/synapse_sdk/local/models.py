@@ -15,6 +15,8 @@ __all__ = [
     'DataCollection',
     'DataFile',
     'DataUnit',
+    'DatasetItem',
+    'DatasetVersion',
     'Job',
     'LogEntry',
     'Model',
@@ -189,4 +191,27 @@ class Storage(Base):
     name: Mapped[str] = mapped_column(String(200))
     provider: Mapped[str] = mapped_column(String(64))
     configuration: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DatasetVersion(Base):
+    """A training dataset (the platform's ground truth dataset version): what ``get_dataset()`` fetches."""
+
+    __tablename__ = 'ground_truth_dataset_versions'
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    data_collection_id: Mapped[int | None] = mapped_column(ForeignKey('data_collections.id'))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DatasetItem(Base):
+    """One labelled item of a dataset (the platform's ground truth event): a data unit and its labels."""
+
+    __tablename__ = 'ground_truth_events'
+    __table_args__ = (Index('ix_ground_truth_events_version', 'dataset_version_id', 'id'),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_version_id: Mapped[int] = mapped_column(ForeignKey('ground_truth_dataset_versions.id'))
+    data_unit_id: Mapped[int | None] = mapped_column(ForeignKey('data_units.id'))
+    category: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

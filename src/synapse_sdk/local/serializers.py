@@ -10,11 +10,12 @@ from synapse_sdk.local import models as m
 from synapse_sdk.local.storage import file_url
 
 __all__ = [
-    'TASK_FIELDS',
     'agent_out',
     'data_collection_out',
     'data_file_out',
     'data_unit_out',
+    'dataset_item_out',
+    'dataset_version_out',
     'iso',
     'job_out',
     'model_out',
@@ -25,8 +26,6 @@ __all__ = [
     'storage_out',
     'task_out',
 ]
-
-TASK_FIELDS = ('id', 'project', 'data_unit', 'data', 'status', 'assignee', 'created_at', 'updated_at')
 
 
 def iso(value: datetime | None) -> str | None:
@@ -139,10 +138,11 @@ def job_out(row: m.Job) -> dict[str, Any]:
 
 
 def agent_out(row: m.Agent, base_url: str) -> dict[str, Any]:
+    """An agent; the local agent (no URL of its own) is served by this backend under ``agent/``."""
     return {
         'id': row.id,
         'name': row.name,
-        'url': row.url or base_url,
+        'url': row.url or f'{base_url.rstrip("/")}/agent/',
         'status': row.status,
         'token': row.token,
     }
@@ -179,5 +179,26 @@ def storage_out(row: m.Storage) -> dict[str, Any]:
         'name': row.name,
         'provider': row.provider,
         'configuration': row.configuration,
+        'created_at': iso(row.created_at),
+    }
+
+
+def dataset_version_out(row: m.DatasetVersion, count: int) -> dict[str, Any]:
+    return {
+        'id': row.id,
+        'name': row.name,
+        'data_collection': row.data_collection_id,
+        'count': count,
+        'created_at': iso(row.created_at),
+    }
+
+
+def dataset_item_out(row: m.DatasetItem, data_unit: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        'id': row.id,
+        'ground_truth_dataset_version': row.dataset_version_id,
+        'data_unit': data_unit if data_unit is not None else row.data_unit_id,
+        'category': row.category,
+        'data': row.data,
         'created_at': iso(row.created_at),
     }

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
-from synapse_sdk.local.auth import issue_token
+from synapse_sdk.local.auth import TOKEN_KINDS, issue_token
 from synapse_sdk.local.db import Database
-from synapse_sdk.local.models import Agent, Storage
+from synapse_sdk.local.models import AccessToken, Agent, Storage
 from synapse_sdk.local.paths import LocalPaths
 
-__all__ = ['InitResult', 'init_local', 'open_database', 'read_local_token', 'write_private_file']
+__all__ = [
+    'InitResult',
+    'TokenInfo',
+    'create_token',
+    'init_local',
+    'list_tokens',
+    'open_database',
+    'read_local_token',
+    'write_private_file',
+]
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,12 @@ def open_database(paths: LocalPaths) -> Database:
 
 
 def init_local(path: str | os.PathLike[str] | None = None, *, new_token: bool = False) -> InitResult:
-    """Initialise a state directory; never destroys data. Issues a token on first run (or when asked)."""
+    """Initialise a state directory; never destroys data. Issues a token on first run (or when asked).
+
+    The access token is stored hashed in the database and, in plain text, in ``access_token``
+    (mode 0600 from creation, in a 0700 directory): that file is what lets clients on this machine
+    reach the local backend with no configuration.
+    """
     paths = LocalPaths.resolve(path)
     db = open_database(paths)
     try:
@@ -44,6 +59,45 @@ def init_local(path: str | os.PathLike[str] | None = None, *, new_token: bool = 
     finally:
         db.dispose()
     return InitResult(paths, token)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token's record; the token itself is never kept, only its SHA-256 digest."""
+
+    id: int
+    kind: str
+    name: str
+    created_at: datetime
+
+
+def create_token(kind: str = 'user', name: str = '', path: str | os.PathLike[str] | None = None) -> str:
+    """Issue a token of ``kind`` (``access`` or ``user``) and return it; only its digest is stored.
+
+    A user token is sent as ``Authorization: Token <token>`` (``BackendClient(user_token=...)``),
+    an access token as ``Synapse-Access-Token: Token <token>``. Neither is written to any file.
+    """
+    if kind not in TOKEN_KINDS:
+        raise ValueError(f"Unknown token kind '{kind}'; expected one of: {', '.join(TOKEN_KINDS)}")
+    paths = LocalPaths.resolve(path)
+    if not paths.database.exists():
+        init_local(paths.root)
+    db = open_database(paths)
+    try:
+        return issue_token(db, kind, name=name)
+    finally:
+        db.dispose()
+
+
+def list_tokens(path: str | os.PathLike[str] | None = None) -> list[TokenInfo]:
+    """The issued tokens' records, oldest first."""
+    db = open_database(LocalPaths.resolve(path))
+    try:
+        with db.read() as session:
+            rows = session.scalars(select(AccessToken).order_by(AccessToken.id)).all()
+            return [TokenInfo(row.id, row.kind, row.name, row.created_at) for row in rows]
+    finally:
+        db.dispose()
 
 
 def read_local_token(paths: LocalPaths) -> str | None:

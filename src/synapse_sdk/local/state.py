@@ -1,4 +1,8 @@
-"""What a running app holds, and the FastAPI dependencies that hand it to routes."""
+"""What a running app holds, and the FastAPI dependency that hands it to routes.
+
+Authentication is not a dependency: :class:`synapse_sdk.local.auth.AuthGate` checks every request
+before routing, so a new route cannot forget it.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Request
 
-from synapse_sdk.local.auth import TokenVerifier, parse_auth_headers
+from synapse_sdk.local.auth import TokenVerifier
 from synapse_sdk.local.db import Database
 from synapse_sdk.local.paths import LocalPaths
 
-__all__ = ['AppState', 'Authenticated', 'State', 'get_state', 'require_token']
+__all__ = ['AppState', 'State', 'get_state']
 
 #: Called by ``plugins/{code}/run/`` after the job row is committed; later issues attach Ray here.
 RunDispatcher = Callable[['AppState', int, dict[str, Any]], Any]
@@ -35,20 +39,3 @@ def get_state(request: Request) -> AppState:
 
 
 State = Annotated[AppState, Depends(get_state)]
-
-
-def require_token(
-    state: State,
-    synapse_access_token: Annotated[str | None, Header()] = None,
-    authorization: Annotated[str | None, Header()] = None,
-) -> str:
-    """Accept ``Synapse-Access-Token: Token <t>`` or ``Authorization: Token <user token>``; else 401."""
-    parsed = parse_auth_headers(synapse_access_token, authorization)
-    if parsed is None:
-        raise HTTPException(401, 'Authentication credentials were not provided.')
-    if not state.verifier.verify(*parsed):
-        raise HTTPException(401, 'Invalid token.')
-    return parsed[0]
-
-
-Authenticated = Depends(require_token)

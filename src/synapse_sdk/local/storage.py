@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from synapse_sdk.local.models import DataFile
 from synapse_sdk.local.paths import LocalPaths
 
-__all__ = ['file_url', 'store_file', 'store_stream']
+__all__ = ['file_url', 'remove_stored', 'store_file', 'store_stream']
 
 _CHUNK = 1 << 20
 
@@ -43,9 +43,17 @@ def store_stream(paths: LocalPaths, stream: BinaryIO, name: str) -> tuple[str, i
     return str(target.relative_to(paths.storage)), size, digest.hexdigest()
 
 
-def store_file(session: Session, paths: LocalPaths, source: BinaryIO, name: str) -> DataFile:
-    """Store bytes and add their ``DataFile`` row to ``session`` (flushed, so it has an id)."""
+def store_file(
+    session: Session, paths: LocalPaths, source: BinaryIO, name: str, stored: list[str] | None = None
+) -> DataFile:
+    """Store bytes and add their ``DataFile`` row to ``session`` (flushed, so it has an id).
+
+    The stored path is appended to ``stored`` before the flush, so a caller whose transaction then
+    fails can remove the bytes with :func:`remove_stored`.
+    """
     rel, size, checksum = store_stream(paths, source, name)
+    if stored is not None:
+        stored.append(rel)
     content_type = mimetypes.guess_type(name)[0] or 'application/octet-stream'
     row = DataFile(
         path=rel, file_name_original=Path(name).name, size=size, checksum=checksum, content_type=content_type

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from synapse_sdk.local.paths import LocalPaths
 from synapse_sdk.local.setup import open_database
 from synapse_sdk.local.storage import remove_stored, store_file
 
-__all__ = ['ExportResult', 'ImportResult', 'export_project', 'import_folder', 'parse_specs']
+__all__ = ['ExportResult', 'ImportResult', 'export_names', 'export_project', 'import_folder', 'parse_specs']
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -99,8 +100,7 @@ def _import_unit(
             entries = {}
             for spec, path in files.items():
                 with open(path, 'rb') as source:
-                    row = store_file(session, paths, source, path.name)
-                stored.append(row.path)
+                    row = store_file(session, paths, source, path.name, stored)
                 entries[spec] = {'file': row.id, 'is_primary': spec == primary}
             unit = DataUnit(data_collection_id=collection_id, key=stem, files=entries)
             session.add(unit)
@@ -146,6 +146,34 @@ def import_folder(
     return ImportResult(ids[0], created, len(units) - created, incomplete)
 
 
+def _safe_stem(key: str) -> str:
+    """A data unit key as a file name: path separators and NUL become ``_``."""
+    stem = re.sub(r'[/\\\x00]', '_', key)
+    return stem if stem not in ('', '.', '..') else f'_{stem}'
+
+
+def export_names(rows: Sequence[tuple[int, str | None]]) -> list[str]:
+    """One distinct file name per ``(task id, data unit key)``, in order.
+
+    ``<key>.json`` for the first task of a data unit (``task-<id>.json`` without one); a later task of
+    the same data unit gets ``<key>-task<id>.json``. Names are compared case-insensitively, so no
+    two tasks share a file on case-insensitive file systems either.
+    """
+    used: set[str] = set()
+    names = []
+    for task_id, key in rows:
+        stem = _safe_stem(key) if key else f'task-{task_id}'
+        candidates = [f'{stem}.json', f'{stem}-task{task_id}.json']
+        name = next((c for c in candidates if c.casefold() not in used), None)
+        suffix = 2
+        while name is None or name.casefold() in used:  # a key that itself reads '<key>-task<id>'
+            name = f'{stem}-task{task_id}-{suffix}.json'
+            suffix += 1
+        used.add(name.casefold())
+        names.append(name)
+    return names
+
+
 def export_project(
     project: str,
     folder: str | os.PathLike[str],
@@ -153,7 +181,11 @@ def export_project(
     state_dir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
 ) -> ExportResult:
-    """Write each task's data to ``<folder>/<data unit key or task-<id>>.json`` (atomically)."""
+    """Write each task's data to its own file in ``folder`` (atomically); no task's file overwrites another's.
+
+    File names come from :func:`export_names`; tasks are taken in id order, so exporting again into
+    the same folder rewrites the same files.
+    """
     out = Path(folder)
     paths = LocalPaths.resolve(state_dir)
     db = open_database(paths)
@@ -172,8 +204,9 @@ def export_project(
     finally:
         db.dispose()
     out.mkdir(parents=True, exist_ok=True)
-    for index, (task_id, data, key) in enumerate(rows, 1):
-        target = out / f'{key or f"task-{task_id}"}.json'
+    names = export_names([(task_id, key) for task_id, _data, key in rows])
+    for index, ((_task_id, data, _key), name) in enumerate(zip(rows, names, strict=True), 1):
+        target = out / name
         tmp = target.with_name(f'.{target.name}.tmp')
         tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + '\n')
         os.replace(tmp, target)

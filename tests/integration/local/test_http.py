@@ -96,7 +96,7 @@ def test_login_verifies_then_saves_private_config(
     client = create_backend_client()
     assert client is not None and client.base_url == local_backend.base_url
     with client:
-        assert client.agents.list()[0]['url'] == local_backend.base_url
+        assert client.agents.list()[0]['url'] == f'{local_backend.base_url}agent/'  # the local agent's API
 
 
 def test_default_client_uses_a_recorded_running_server(
@@ -120,6 +120,28 @@ def test_default_client_uses_a_recorded_running_server(
     in_process = create_backend_client()
     assert in_process is not None and in_process.base_url == 'http://synapse.local/'
     in_process.close()
+
+
+def test_the_local_token_goes_only_to_the_local_backend(
+    local_backend: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from synapse_sdk.local.setup import write_private_file
+
+    monkeypatch.delenv('SYNAPSE_ACCESS_TOKEN', raising=False)
+    monkeypatch.setenv('SYNAPSE_CONFIG_DIR', str(tmp_path))
+    monkeypatch.setenv('SYNAPSE_LOCAL_DIR', str(local_backend.state_dir))
+    record = local_backend.state_dir / 'server.json'
+    write_private_file(record, json.dumps({'url': local_backend.base_url, 'pid': os.getpid()}))
+    try:
+        monkeypatch.setenv('SYNAPSE_HOST', 'https://api.example.com')
+        assert create_backend_client() is None  # a remote host never gets the local token
+        monkeypatch.setenv('SYNAPSE_HOST', local_backend.base_url.rstrip('/'))  # the running local server
+        client = create_backend_client()
+        assert client is not None and client.base_url == local_backend.base_url
+        with client:
+            assert client.storages.list()[0]['name'] == 'local'  # authenticated with the local token
+    finally:
+        record.unlink()
 
 
 class FlakyApp:

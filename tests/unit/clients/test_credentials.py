@@ -14,8 +14,13 @@ from synapse_sdk.clients.credentials import read_config, resolve_credentials, wr
 from synapse_sdk.local.connect import IN_PROCESS_URL
 
 
-def test_each_key_resolves_independently(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_precedence_args_then_env_then_file(monkeypatch: pytest.MonkeyPatch) -> None:
     write_config({'host': 'https://file.example/', 'access_token': 'file-token', 'tenant': 'file-tenant'})
+    assert resolve_credentials() == {
+        'host': 'https://file.example/',
+        'access_token': 'file-token',
+        'tenant': 'file-tenant',
+    }
     monkeypatch.setenv('SYNAPSE_ACCESS_TOKEN', 'env-token')
     assert resolve_credentials(tenant='arg-tenant') == {
         'host': 'https://file.example/',
@@ -25,6 +30,27 @@ def test_each_key_resolves_independently(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv('SYNAPSE_HOST', 'https://env.example/')
     assert resolve_credentials(host='https://arg.example/')['host'] == 'https://arg.example/'
     assert resolve_credentials()['host'] == 'https://env.example/'
+
+
+def test_the_file_token_never_goes_to_another_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    write_config({'host': 'https://a.example/', 'access_token': 'token-for-a', 'tenant': 'tenant-of-a'})
+    monkeypatch.setenv('SYNAPSE_HOST', 'https://b.example')
+    assert resolve_credentials() == {'host': 'https://b.example', 'access_token': None, 'tenant': None}
+    assert create_backend_client() is None  # no token for B: nothing is sent anywhere
+    assert resolve_credentials(host='http://a.example/')['access_token'] is None  # another scheme
+    assert resolve_credentials(host='https://a.example:8443/')['access_token'] is None  # another port
+    assert resolve_credentials(host='https://a.example/v2/')['access_token'] is None  # another base path
+
+
+def test_the_file_token_is_used_for_its_own_host_however_spelled(monkeypatch: pytest.MonkeyPatch) -> None:
+    write_config({'host': 'https://a.example/', 'access_token': 'token-for-a'})
+    for spelling in ('https://a.example', 'https://A.example/', 'https://a.example:443/'):
+        monkeypatch.setenv('SYNAPSE_HOST', spelling)
+        assert resolve_credentials()['access_token'] == 'token-for-a', spelling
+        client = create_backend_client()
+        assert client is not None
+        assert client._auth_headers['Synapse-Access-Token'] == 'Token token-for-a'
+        client.close()
 
 
 def test_remote_host_without_token_gives_none(monkeypatch: pytest.MonkeyPatch) -> None:

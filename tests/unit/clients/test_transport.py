@@ -84,16 +84,45 @@ def test_put_is_retried_on_a_lost_connection() -> None:
     assert len(seen) == 2
 
 
-def test_429_honours_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_429_honours_retry_after() -> None:
     waits: list[float] = []
-    policy = RetryPolicy(attempts=2, backoff=0.001)
-    original = policy.delay
-    monkeypatch.setattr(
-        RetryPolicy, 'delay', lambda self, attempt, outcome: waits.append(original(attempt, outcome)) or 0
-    )
-    transport, _ = scripted(httpx.Response(429, headers={'Retry-After': '7'}), httpx.Response(200, json={'id': 1}))
+    policy = RetryPolicy(attempts=2, backoff=0.001, sleep=waits.append)  # observe the wait instead of sleeping
+    transport, seen = scripted(httpx.Response(429, headers={'Retry-After': '7'}), httpx.Response(200, json={'id': 1}))
     assert make(transport, policy).get_project(1) == {'id': 1}
     assert waits == [7.0]
+    assert len(seen) == 2
+
+
+def test_retry_after_is_capped_and_backoff_is_bounded() -> None:
+    waits: list[float] = []
+    policy = RetryPolicy(attempts=4, backoff=0.25, max_backoff=0.4, max_retry_after=3.0, sleep=waits.append)
+    transport, _ = scripted(
+        httpx.Response(429, headers={'Retry-After': '999'}),
+        httpx.Response(503),
+        httpx.Response(503),
+        httpx.Response(200, json={'id': 1}),
+    )
+    assert make(transport, policy).get_project(1) == {'id': 1}
+    assert waits[0] == 3.0
+    assert all(0 <= wait <= 0.4 for wait in waits[1:])  # full jitter under max_backoff
+    assert len(waits) == 3
+
+
+def test_async_transport_waits_with_its_own_sleep() -> None:
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    policy = RetryPolicy(attempts=2, async_sleep=record)
+    transport, _ = scripted(httpx.Response(429, headers={'Retry-After': '2.5'}), httpx.Response(200, json={'id': 3}))
+
+    async def main() -> object:
+        async with AsyncBackendClient('https://api.example.com', TOKEN, transport=transport, retry=policy) as client:
+            return await client.get_task(3)
+
+    assert asyncio.run(main()) == {'id': 3}
+    assert waits == [2.5]
 
 
 def test_rate_limit_error_carries_retry_after_when_retries_run_out() -> None:

@@ -3,6 +3,11 @@
 Helpers the seed leaves undefined (``do_conversion``, ``train_one_epoch``) are defined here.
 """
 
+import io
+import json
+import tempfile
+import zipfile
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -127,9 +132,17 @@ def test_class_based_train():
 from synapse_sdk.plugins import BaseTrainAction  # noqa: E402
 from synapse_sdk.plugins.actions.train import BaseTrainParams  # noqa: E402  Not re-exported from synapse_sdk.plugins
 
+#: Where ``train`` writes the model it trains (a test points it at its tmp_path).
+MODEL_ROOT = Path(tempfile.gettempdir())
+
 
 def train(dataset, checkpoint):
-    return '/tmp/model'
+    """A stand-in trainer: writes a model folder whose weights record what it was trained on."""
+    model_dir = MODEL_ROOT / 'model'
+    model_dir.mkdir(parents=True, exist_ok=True)
+    labels = [item['data']['label'] for item in dataset['items']]
+    (model_dir / 'weights.json').write_text(json.dumps({'labels': labels, 'checkpoint': checkpoint}))
+    return str(model_dir)
 
 
 class MyTrainParams(BaseTrainParams):
@@ -169,6 +182,29 @@ def test_base_train_action_without_backend_says_how_to_configure_one():
     ctx = RuntimeContext(logger=MemoryLogger(), client=None)  # no client and no factory: nothing configured
     with pytest.raises(ExecutionError, match=r'^get_dataset\(\) needs a backend client, but none is configured'):
         MyTrainAction(MyTrainParams(dataset=5), ctx).run()
+
+
+def test_my_train_action_runs_against_the_local_backend(tmp_path, monkeypatch):
+    from synapse_sdk.local.connect import connect_local
+
+    monkeypatch.setitem(globals(), 'MODEL_ROOT', tmp_path / 'work')
+    with connect_local(tmp_path / 'local', in_process=True) as client:
+        collection = client.data_collections.create('photos', [{'name': 'image', 'is_primary': True}])
+        dataset = client.datasets.create('cats-v1', data_collection=collection['id'])
+        for label in ('cat', 'dog'):
+            image = client.data_files.upload(f'{label}-pixels'.encode(), f'{label}.jpg')
+            unit = client.data_units.create(collection['id'], {'image': {'file': image['id'], 'is_primary': True}})
+            client.datasets.add_items(dataset['id'], [{'data_unit': unit['id'], 'data': {'label': label}}])
+
+        ctx = RuntimeContext(logger=MemoryLogger(), client=client)
+        result = MyTrainAction(MyTrainParams(dataset=dataset['id']), ctx).run()
+
+        model = client.get_model(result['model_id'])
+        assert (model['name'], model['plugin_release'], model['metadata']) == ('my-model', None, {})
+        archive = zipfile.ZipFile(io.BytesIO(client.data_files.download(model['file'])))
+        assert archive.namelist() == ['weights.json']
+        assert json.loads(archive.read('weights.json')) == {'labels': ['cat', 'dog'], 'checkpoint': None}
+        assert [m['id'] for m in client.models.list()] == [result['model_id']]
 
 
 def test_get_dataset_without_dataset_field_raises_value_error_with_instructions():

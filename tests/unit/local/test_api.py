@@ -54,7 +54,10 @@ def test_identical_annotate_changes_nothing(client: BackendClient, project: dict
     task = client.tasks.create(project['id'])
     first = client.annotate_task_data(task['id'], {'k': 1})
     second = client.annotate_task_data(task['id'], {'k': 1})
-    assert first == second
+    assert first == second  # updated_at included
+    changed = client.annotate_task_data(task['id'], {'k': 2})
+    assert changed['data'] == {'k': 2} and changed['updated_at'] > first['updated_at']
+    assert client.get_task(task['id']) == changed
 
 
 def test_annotate_body_errors_name_the_field(client: BackendClient, project: dict) -> None:
@@ -68,19 +71,37 @@ def test_filters(client: BackendClient, project: dict) -> None:
     other_dc = client.data_collections.create('other', [{'name': 'image'}])
     other_unit = client.data_units.create(other_dc['id'], {})
     unit = make_unit(client, project, 'x')
-    t1 = client.tasks.create(project['id'], data_unit=unit['id'])
-    t2 = client.tasks.create(project['id'], data_unit=other_unit['id'])
-    client.tasks.create(project['id'])
+    t1 = client.tasks.create(project['id'], data_unit=unit['id'], assignee=5, status='done')
+    t2 = client.tasks.create(project['id'], data_unit=other_unit['id'], status='in_progress')
+    t3 = client.tasks.create(project['id'])
     ids = lambda params: [t['id'] for t in client.list_tasks({'project': project['id'], 'fields': 'id', **params})]  # noqa: E731
+    assert ids({}) == [t1['id'], t2['id'], t3['id']]
     assert ids({'data_collection': project['data_collection']}) == [t1['id']]
     assert ids({'data_collection': other_dc['id']}) == [t2['id']]
-    assert ids({'assignee': None}) == [t1['id'], t2['id'], t2['id'] + 1]
-    assert ids({'assignee': 5}) == []
-    assert ids({'status__in': ['pending', 'done']}) == [t1['id'], t2['id'], t2['id'] + 1]
-    assert ids({'status': 'done'}) == []
-    assert ids({'id__in': [t1['id'], t2['id']]}) == [t1['id'], t2['id']]
+    assert ids({'data_collection': None}) == [t3['id']]
+    assert ids({'assignee': 5}) == [t1['id']]
+    assert ids({'assignee': None}) == [t2['id'], t3['id']]
+    assert ids({'assignee': 6}) == []
+    assert ids({'assignee__in': [5, None]}) == [t1['id'], t2['id'], t3['id']]
+    assert ids({'status': 'pending'}) == [t3['id']]
+    assert ids({'status__in': ['pending', 'done']}) == [t1['id'], t3['id']]
+    assert ids({'status__in': ['in_progress']}) == [t2['id']]
+    assert ids({'status__in': ['pending', 'done', 'in_progress']}) == [t1['id'], t2['id'], t3['id']]
+    assert ids({'status': 'done', 'assignee': 5}) == [t1['id']]  # keys combine with AND
+    assert ids({'status': 'pending', 'assignee': 5}) == []
+    assert ids({'id__in': [t1['id'], t3['id']]}) == [t1['id'], t3['id']]
     assert ids({'created_at__gte': '2000-01-01', 'created_at__lte': '2999-01-01T00:00:00Z'}) == ids({})
     assert ids({'created_at__lte': '2000-01-01'}) == []
+
+
+def test_long_id__in_lists_select_exactly_their_tasks(client: BackendClient, project: dict) -> None:
+    created = [client.tasks.create(project['id'], data={'n': n})['id'] for n in range(40)]
+    wanted = created[3:37:2]  # 17 ids: sent to SQLite as one JSON parameter
+    assert len(wanted) >= 16
+    listed = client.list_tasks({'project': project['id'], 'id__in': wanted, 'fields': 'id,data'})
+    assert listed == [{'id': task_id, 'data': {'n': created.index(task_id)}} for task_id in wanted]
+    repeated = client.list_tasks({'id__in': [*wanted[:10], *wanted[:10]], 'fields': 'id'})
+    assert [t['id'] for t in repeated] == wanted[:10]
 
 
 @pytest.mark.parametrize(
@@ -166,11 +187,12 @@ def test_release_publish_keeps_config_whole_and_run_records_a_job(client: Backen
     agent = client.agents.list()[0]
     answer = client.run_plugin('yolo-pre', {'agent': agent['id'], 'action': 'train', 'params': {'epochs': 1}})
     job = client.get_job(answer['job_id'])
-    assert (job['status'], job['action'], job['params'], job['plugin_release']) == (
+    assert (job['status'], job['action'], job['params'], job['plugin_release'], job['meta']) == (
         'PENDING',
         'train',
-        {'params': {'epochs': 1}},
+        {'epochs': 1},  # the action's params, as the action receives them
         release['id'],
+        {'run': {'version': '1.2.0'}},
     )
     with pytest.raises(RequestValidationError, match=r'^400: agent: Field required$'):
         client.run_plugin('yolo-pre', {'action': 'train'})
@@ -217,3 +239,51 @@ def test_malformed_json_body_is_400(tmp_path: Path, client: BackendClient) -> No
         )
     assert response.status_code == 400
     assert response.json()['detail'].startswith('body: Malformed JSON')
+
+
+def test_serve_applications_take_all_seven_platform_statuses(client: BackendClient) -> None:
+    from synapse_sdk.enums import ServeAppStatus
+
+    spec = ['NOT_STARTED', 'DEPLOYING', 'RUNNING', 'UNHEALTHY', 'DEPLOY_FAILED', 'UNAVAILABLE', 'DELETING']
+    assert sorted(ServeAppStatus) == sorted(spec)
+    assert {s.value for s in ServeAppStatus if s.is_failure()} == {'DEPLOY_FAILED', 'UNHEALTHY', 'UNAVAILABLE'}
+    assert {s.value for s in ServeAppStatus if s.is_terminal()} == {
+        'RUNNING',
+        'DEPLOY_FAILED',
+        'UNHEALTHY',
+        'UNAVAILABLE',
+    }
+    apps = [client.serve_applications.create({'name': s, 'plugin_code': 'p', 'status': s}) for s in spec]
+    assert [a['status'] for a in apps] == spec
+    gone = client.serve_applications.update(apps[2]['id'], {'status': 'UNAVAILABLE'})
+    assert gone['status'] == 'UNAVAILABLE'
+    iterator, count = client.list_serve_applications({'status': 'UNAVAILABLE'}, list_all=True)
+    assert ([a['id'] for a in iterator], count) == ([apps[2]['id'], apps[5]['id']], 2)
+    with pytest.raises(RequestValidationError, match=r"^400: status: Input should be 'NOT_STARTED', "):
+        client.serve_applications.create({'name': 'x', 'plugin_code': 'p', 'status': 'BROKEN'})
+
+
+def test_every_route_is_behind_the_token_gate(tmp_path: Path, client: BackendClient) -> None:
+    import re
+
+    from synapse_sdk.local.app import ROUTERS
+    from synapse_sdk.local.auth import OPEN_PATHS
+
+    app = create_app(tmp_path / 'local')
+    checked = 0
+    routes = [route for module in ROUTERS for route in module.router.routes]
+    with httpx.Client(transport=SyncASGITransport(app), base_url=IN_PROCESS_URL) as anonymous:
+        for route in routes:
+            path = re.sub(r'\{[^}]+\}', '1', route.path)
+            for method in sorted(route.methods - {'HEAD'}):
+                response = anonymous.request(method, path.lstrip('/'))
+                if route.path in OPEN_PATHS:
+                    assert response.status_code == 200, route.path
+                    continue
+                assert (response.status_code, response.json()) == (
+                    401,
+                    {'detail': 'Authentication credentials were not provided.'},
+                ), f'{method} {route.path}'
+                checked += 1
+    app.close()
+    assert checked > 50

@@ -18,9 +18,13 @@ PAGE_SIZE = 100
 class Executor(Protocol):
     """The part of a client shell a resource uses (``HTTPClient`` or ``AsyncHTTPClient``)."""
 
+    base_url: str
+
     def _call(self, call: Call, parse: Parser) -> Any: ...
 
     def _list(self, call: Call, *, list_all: bool = False) -> Any: ...
+
+    def _run(self, flow: Any) -> Any: ...
 
 
 class Resource:

@@ -1,14 +1,52 @@
-"""``models/`` and ``storages/``."""
+"""``models/`` (with the model file upload) and ``storages/``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from synapse_sdk.clients.backend._resource import Reply, Resource, as_object, list_call
+from synapse_sdk.clients.backend.projects import build_upload_file
 from synapse_sdk.clients.base.call import Call
+from synapse_sdk.clients.base.client import Flow
 
-__all__ = ['ModelsResource', 'StoragesResource']
+__all__ = ['ModelsResource', 'StoragesResource', 'build_create_model', 'model_upload_flow', 'open_model_file']
+
+
+def build_create_model(data: Mapping[str, Any]) -> Call:
+    """``{name, plugin_release?, file? (an uploaded data file id), metadata?}``."""
+    return Call('POST', 'models/', json=dict(data))
+
+
+@contextmanager
+def open_model_file(path: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, str]]:
+    """``(binary file, upload name)`` for a model file, or for a folder zipped into a temporary file."""
+    source = Path(path)
+    if source.is_file():
+        with open(source, 'rb') as handle:
+            yield handle, source.name
+        return
+    if not source.is_dir():
+        raise FileNotFoundError(f'Model path not found: {source} (expected a file or a folder of model files)')
+    with tempfile.TemporaryFile() as archive:
+        with zipfile.ZipFile(archive, 'w', zipfile.ZIP_DEFLATED) as zipped:
+            for file in sorted(p for p in source.rglob('*') if p.is_file()):
+                zipped.write(file, file.relative_to(source).as_posix())
+        archive.seek(0)
+        yield archive, f'{source.resolve().name or "model"}.zip'
+
+
+def model_upload_flow(data: Mapping[str, Any]) -> Flow:
+    """Upload ``data['file']`` (a path: a file, or a folder sent as a zip), then create the model record."""
+    body = dict(data)
+    with open_model_file(body.pop('file')) as (handle, name):
+        uploaded = as_object('data file')((yield build_upload_file(handle, name)))
+    return as_object('model')((yield build_create_model({**body, 'file': uploaded['id']})))
 
 
 class ModelsResource(Resource):
@@ -19,8 +57,13 @@ class ModelsResource(Resource):
         return self._client._call(Call('GET', f'models/{model_id}/'), as_object('model'))
 
     def create(self, data: Mapping[str, Any]) -> Reply:
-        """``{name, plugin_release?, file? (uploaded data file id), metadata?}``."""
-        return self._client._call(Call('POST', 'models/', json=dict(data)), as_object('model'))
+        """``data['file']``: an uploaded data file's id, or a path to upload first (a folder is zipped).
+
+        E.g. ``create({'file': './model', 'name': 'my-model', 'metadata': {'map': 0.5}})``.
+        """
+        if isinstance(data.get('file'), str | os.PathLike):
+            return self._client._run(model_upload_flow(data))
+        return self._client._call(build_create_model(data), as_object('model'))
 
 
 class StoragesResource(Resource):

@@ -14,6 +14,7 @@ import httpx
 
 from synapse_sdk.clients.backend._resource import Executor, Reply
 from synapse_sdk.clients.backend.catalog import ModelsResource, StoragesResource
+from synapse_sdk.clients.backend.datasets import DatasetsResource
 from synapse_sdk.clients.backend.jobs import JobsResource, LogsResource
 from synapse_sdk.clients.backend.plugins import PluginReleasesResource, PluginsResource
 from synapse_sdk.clients.backend.projects import (
@@ -60,6 +61,7 @@ class _BackendSurface:
         self.serve_applications = ServeApplicationsResource(executor)
         self.agents = AgentsResource(executor)
         self.models = ModelsResource(executor)
+        self.datasets = DatasetsResource(executor)
         self.storages = StoragesResource(executor)
 
     # flat aliases (the seeds' names)
@@ -90,8 +92,10 @@ class _BackendSurface:
     def run_plugin(self, code: str, data: Mapping[str, Any]) -> Reply:
         return self.plugins.run(code, data)
 
-    def list_serve_applications(self, params: Mapping[str, Any] | None = None, **filters: Any) -> Reply:
-        return self.serve_applications.list(params, **filters)
+    def list_serve_applications(
+        self, params: Mapping[str, Any] | None = None, list_all: bool = False, **filters: Any
+    ) -> Reply:
+        return self.serve_applications.list(params, list_all=list_all, **filters)
 
     def get_job(self, job_id: int | str) -> Reply:
         return self.jobs.get(job_id)
@@ -110,6 +114,14 @@ class _BackendSurface:
 
     def list_models(self, params: Mapping[str, Any] | None = None) -> Reply:
         return self.models.list(params)
+
+    def create_model(self, data: Mapping[str, Any]) -> Reply:
+        """``{'file': <path or uploaded file id>, 'name': ..., ...}``; a path is uploaded first."""
+        return self.models.create(data)
+
+    def get_dataset(self, dataset_id: int, params: Mapping[str, Any] | None = None) -> Reply:
+        """A training dataset with all its items (``ground_truth_dataset_versions/{id}/`` + its events)."""
+        return self.datasets.get(dataset_id, params)
 
     def get_storage(self, storage_id: int) -> Reply:
         return self.storages.get(storage_id)

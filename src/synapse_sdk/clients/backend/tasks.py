@@ -44,6 +44,18 @@ class TasksResource(Resource):
         """Replace the task's data; ``schema='any'`` skips the platform's schema check."""
         return self._client._call(build_annotate_task_data(task_id, data, schema=schema), as_object('task'))
 
-    def create(self, project: int, *, data_unit: int | None = None, data: Mapping[str, Any] | None = None) -> Reply:
-        body = {'project': project, 'data_unit': data_unit, 'data': dict(data or {})}
+    def create(
+        self,
+        project: int,
+        *,
+        data_unit: int | None = None,
+        data: Mapping[str, Any] | None = None,
+        status: str | None = None,
+        assignee: int | None = None,
+    ) -> Reply:
+        body: dict[str, Any] = {'project': project, 'data_unit': data_unit, 'data': dict(data or {})}
+        if status is not None:
+            body['status'] = status
+        if assignee is not None:
+            body['assignee'] = assignee
         return self._client._call(build_create_task(body), as_object('task'))

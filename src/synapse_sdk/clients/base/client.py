@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -15,7 +15,10 @@ from synapse_sdk.clients.base.retry import AsyncRetryTransport, RetryPolicy, Ret
 from synapse_sdk.exceptions import ClientConnectionError, ClientError, ClientTimeoutError
 from synapse_sdk.utils.redact import add_secret
 
-__all__ = ['DEFAULT_TIMEOUT', 'AsyncHTTPClient', 'HTTPClient']
+__all__ = ['DEFAULT_TIMEOUT', 'AsyncHTTPClient', 'Flow', 'HTTPClient']
+
+#: A multi-call flow (sans-I/O): yields the next :class:`Call`, receives its parsed body, returns the result.
+Flow = Generator[Call, Any, Any]
 
 logger = logging.getLogger('synapse_sdk.clients')
 
@@ -130,6 +133,17 @@ class HTTPClient(_Core):
         while flow.next_call is not None:
             yield from flow.accept(self._send(flow.next_call))
 
+    def _run(self, flow: Flow) -> Any:
+        """Drive a multi-call flow to its result."""
+        try:
+            call = next(flow)
+            while True:
+                call = flow.send(self._send(call))
+        except StopIteration as done:
+            return done.value
+        finally:
+            flow.close()  # runs the flow's cleanup (open files) when a call failed
+
     def _list(self, call: Call, *, list_all: bool = False) -> Any:
         """Every item of every page; with ``list_all``: ``(lazy iterator, server count)``."""
         flow = PageFlow(self.base_url, call)
@@ -185,6 +199,16 @@ class AsyncHTTPClient(_Core):
         while flow.next_call is not None:
             for item in flow.accept(await self._send(flow.next_call)):
                 yield item
+
+    async def _run(self, flow: Flow) -> Any:
+        try:
+            call = next(flow)
+            while True:
+                call = flow.send(await self._send(call))
+        except StopIteration as done:
+            return done.value
+        finally:
+            flow.close()  # runs the flow's cleanup (open files) when a call failed
 
     async def _list(self, call: Call, *, list_all: bool = False) -> Any:
         flow = PageFlow(self.base_url, call)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from synapse_sdk.clients.base.call import Call
 from synapse_sdk.exceptions import ClientError
 
-__all__ = ['PageFlow']
+__all__ = ['PageFlow', 'collect_pages']
 
 
 class PageFlow:
@@ -55,3 +56,12 @@ def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     default = {'http': 80, 'https': 443}.get(parts.scheme)
     return parts.scheme, f'{parts.hostname}:{parts.port or default}'
+
+
+def collect_pages(base_url: str, first: Call) -> Generator[Call, Any, list[Any]]:
+    """A flow step: every item of every page of a listing (``items = yield from collect_pages(...)``)."""
+    pages = PageFlow(base_url, first)
+    items: list[Any] = []
+    while pages.next_call is not None:
+        items.extend(pages.accept((yield pages.next_call)))
+    return items

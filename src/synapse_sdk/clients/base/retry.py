@@ -8,9 +8,12 @@ a repeated ``plugins/{code}/run/`` could deploy twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -36,6 +39,10 @@ class RetryPolicy:
     max_backoff: float = 8.0
     max_retry_after: float = 60.0  #: longest ``Retry-After`` honoured
     statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+    #: how the sync transport waits between attempts (swap it to observe or skip the waits)
+    sleep: Callable[[float], object] = field(default=time.sleep, compare=False, repr=False)
+    #: how the async transport waits between attempts
+    async_sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep, compare=False, repr=False)
 
     def should_retry(self, method: str, outcome: httpx.Response | BaseException) -> bool:
         if isinstance(outcome, BaseException):
@@ -108,7 +115,8 @@ class RetryTransport(httpx.BaseTransport):
         return response
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return Retrying(**self.policy.tenacity_kwargs(request))(self._attempt, request)
+        retrying = Retrying(sleep=self.policy.sleep, **self.policy.tenacity_kwargs(request))
+        return retrying(self._attempt, request)
 
     def close(self) -> None:
         self.inner.close()
@@ -126,7 +134,8 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         return response
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await AsyncRetrying(**self.policy.tenacity_kwargs(request))(self._attempt, request)
+        retrying = AsyncRetrying(sleep=self.policy.async_sleep, **self.policy.tenacity_kwargs(request))
+        return await retrying(self._attempt, request)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import HTTPException, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-__all__ = ['StrictBody', 'base_url', 'get_or_404']
+from synapse_sdk.local.filters import INT64_MAX, INT64_MIN, in_int64
+
+__all__ = ['DbInt', 'StrictBody', 'base_url', 'get_or_404']
 
 T = TypeVar('T')
+
+#: An integer a body may carry into the database (ids, counters): SQLite integers are signed 64-bit.
+DbInt = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 
 
 class StrictBody(BaseModel):
@@ -24,7 +29,8 @@ def base_url(request: Request) -> str:
 
 
 def get_or_404(session: Session, model: type[T], ident: Any, label: str) -> T:
-    row = session.get(model, ident)
+    """The row with this primary key; 404 naming it otherwise (also for ids no row can have)."""
+    row = session.get(model, ident) if not isinstance(ident, int) or in_int64(ident) else None
     if row is None:
         raise HTTPException(404, f'{label} {ident} not found')
     return row

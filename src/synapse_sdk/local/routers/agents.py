@@ -11,12 +11,13 @@ from sqlalchemy import select
 
 from synapse_sdk.local.filters import FilterField, build_clauses, parse_int, parse_str, query_multi
 from synapse_sdk.local.models import Agent
-from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate
+from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate, shape_one
 from synapse_sdk.local.routers._common import StrictBody, base_url, get_or_404
 from synapse_sdk.local.serializers import agent_out
-from synapse_sdk.local.state import Authenticated, State
+from synapse_sdk.local.state import State
+from synapse_sdk.local.views import AGENTS
 
-router = APIRouter(dependencies=[Authenticated])
+router = APIRouter()
 
 _AGENT_FILTERS = {
     'id': FilterField(Agent.id, parse_int),
@@ -40,8 +41,8 @@ def list_agents(request: Request, state: State) -> dict[str, Any]:
     clauses = build_clauses(query_multi(request.query_params), _AGENT_FILTERS, RESERVED_PARAMS)
     url = base_url(request)
     with state.db.read() as session:
-        stmt = select(Agent).where(*clauses).order_by(Agent.id)
-        return paginate(request, state, session, stmt, lambda a: agent_out(a, url))
+        stmt = select(Agent).where(*clauses)
+        return paginate(request, state, session, stmt, lambda rows: [agent_out(a, url) for a in rows], AGENTS)
 
 
 @router.post('/agents/', status_code=201)
@@ -56,7 +57,7 @@ def create_agent(body: AgentIn, request: Request, state: State) -> dict[str, Any
 @router.get('/agents/{agent_id}/')
 def get_agent(agent_id: int, request: Request, state: State) -> dict[str, Any]:
     with state.db.read() as session:
-        return agent_out(get_or_404(session, Agent, agent_id, 'Agent'), base_url(request))
+        return shape_one(request, AGENTS, agent_out(get_or_404(session, Agent, agent_id, 'Agent'), base_url(request)))
 
 
 @router.post('/agents/{token}/connect/')

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterable
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import Field, HttpUrl
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from synapse_sdk.local.filters import FilterField, build_clauses, parse_int, parse_str, query_multi
+from synapse_sdk.local.filters import INT64_MAX, FilterField, build_clauses, in_int64, parse_int, parse_str, query_multi
 from synapse_sdk.local.models import DataCollection, DataFile, DataUnit
-from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate
-from synapse_sdk.local.routers._common import StrictBody, base_url, get_or_404
-from synapse_sdk.local.serializers import data_file_out, data_unit_out
-from synapse_sdk.local.state import Authenticated, State
-from synapse_sdk.local.storage import store_file
+from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate, shape_one
+from synapse_sdk.local.routers._common import DbInt, StrictBody, base_url, get_or_404
+from synapse_sdk.local.serializers import data_file_out
+from synapse_sdk.local.state import State, get_state
+from synapse_sdk.local.storage import remove_stored, store_file
+from synapse_sdk.local.units import units_out
+from synapse_sdk.local.views import DATA_FILES, DATA_UNITS
 
-router = APIRouter(dependencies=[Authenticated])
+router = APIRouter()
+
+#: Files up to this size are answered from memory in one go; larger ones stream from disk.
+SMALL_FILE_BYTES = 1 << 20
 
 _UNIT_FILTERS = {
     'id': FilterField(DataUnit.id, parse_int),
@@ -30,27 +35,15 @@ _UNIT_FILTERS = {
 
 
 class UnitFileIn(StrictBody):
-    file: int = Field(description='id of an uploaded data file')
+    file: DbInt = Field(description='id of an uploaded data file')
     is_primary: bool = False
 
 
 class DataUnitIn(StrictBody):
-    data_collection: int
+    data_collection: DbInt
     key: str | None = None
     files: dict[str, UnitFileIn] = Field(default_factory=dict)
     meta: dict[str, Any] = Field(default_factory=dict)
-
-
-def load_files(session: Session, units: Iterable[DataUnit]) -> dict[int, DataFile]:
-    ids = {entry['file'] for unit in units for entry in unit.files.values()}
-    if not ids:
-        return {}
-    return {row.id: row for row in session.scalars(select(DataFile).where(DataFile.id.in_(ids)))}
-
-
-def units_out(session: Session, units: list[DataUnit], url: str) -> dict[int, dict[str, Any]]:
-    files = load_files(session, units)
-    return {unit.id: data_unit_out(unit, files, url) for unit in units}
 
 
 def validate_unit_files(session: Session, collection: DataCollection, files: dict[str, UnitFileIn]) -> None:
@@ -67,10 +60,10 @@ def list_data_units(request: Request, state: State) -> dict[str, Any]:
     url = base_url(request)
     with state.db.read() as session:
 
-        def one(unit: DataUnit) -> dict[str, Any]:
-            return data_unit_out(unit, load_files(session, [unit]), url)
+        def render(units: list[DataUnit]) -> list[dict[str, Any]]:
+            return list(units_out(session, units, url).values())
 
-        return paginate(request, state, session, select(DataUnit).where(*clauses).order_by(DataUnit.id), one)
+        return paginate(request, state, session, select(DataUnit).where(*clauses), render, DATA_UNITS)
 
 
 @router.post('/data_units/', status_code=201)
@@ -97,20 +90,26 @@ def create_data_unit(body: DataUnitIn, request: Request, state: State) -> dict[s
 def get_data_unit(unit_id: int, request: Request, state: State) -> dict[str, Any]:
     with state.db.read() as session:
         unit = get_or_404(session, DataUnit, unit_id, 'Data unit')
-        return units_out(session, [unit], base_url(request))[unit.id]
+        return shape_one(request, DATA_UNITS, units_out(session, [unit], base_url(request))[unit.id])
 
 
 @router.post('/data_files/', status_code=201)
 def upload_data_file(file: Annotated[UploadFile, File()], request: Request, state: State) -> dict[str, Any]:
-    with state.db.write() as session:
-        row = store_file(session, state.paths, file.file, file.filename or 'upload.bin')
-        return data_file_out(row, base_url(request))
+    stored: list[str] = []
+    try:
+        with state.db.write() as session:
+            row = store_file(session, state.paths, file.file, file.filename or 'upload.bin', stored)
+            return data_file_out(row, base_url(request))
+    except BaseException:
+        for rel in stored:  # the row was not committed: nothing may point at the bytes
+            remove_stored(state.paths, rel)
+        raise
 
 
 class ExternalFileIn(StrictBody):
     url: HttpUrl = Field(description='where the file is kept (http or https)')
     file_name_original: str = Field(min_length=1, max_length=500)
-    size: int = Field(default=0, ge=0)
+    size: int = Field(default=0, ge=0, le=INT64_MAX)
     checksum: str = Field(default='', max_length=64)
 
 
@@ -135,16 +134,46 @@ def register_external_file(body: ExternalFileIn, request: Request, state: State)
 @router.get('/data_files/{file_id}/')
 def get_data_file(file_id: int, request: Request, state: State) -> dict[str, Any]:
     with state.db.read() as session:
-        return data_file_out(get_or_404(session, DataFile, file_id, 'Data file'), base_url(request))
+        row = get_or_404(session, DataFile, file_id, 'Data file')
+        return shape_one(request, DATA_FILES, data_file_out(row, base_url(request)))
+
+
+#: Built once, so that each download reuses the compiled statement.
+_DOWNLOAD = select(
+    DataFile.path,
+    DataFile.size,
+    DataFile.content_type,
+    DataFile.file_name_original,
+    DataFile.external_url,
+    DataFile.checksum,
+).where(DataFile.id == bindparam('file_id'))
 
 
 @router.get('/files/{file_id}/', response_model=None)
-def download_file(file_id: int, state: State) -> FileResponse | RedirectResponse:
-    with state.db.read() as session:
-        row = get_or_404(session, DataFile, file_id, 'File')
+async def download_file(file_id: int, request: Request) -> Response:
+    """The stored bytes (a redirect for external files); async, as a download is the hottest read."""
+    state = get_state(request)
+    row = None
+    if in_int64(file_id):
+        with state.db.connect() as conn:
+            row = conn.execute(_DOWNLOAD, {'file_id': file_id}).first()
+    if row is None:
+        raise HTTPException(404, f'File {file_id} not found')
     if row.external_url:
         return RedirectResponse(row.external_url, status_code=307)
     path = state.paths.storage / row.path
-    if not path.is_file():
-        raise HTTPException(404, f'File {file_id} is missing from storage')
-    return FileResponse(path, media_type=row.content_type, filename=row.file_name_original)
+    if row.size > SMALL_FILE_BYTES:
+        if not path.is_file():
+            raise HTTPException(404, f'File {file_id} is missing from storage')
+        return FileResponse(path, media_type=row.content_type, filename=row.file_name_original)
+    try:
+        content = path.read_bytes()
+    except OSError:
+        raise HTTPException(404, f'File {file_id} is missing from storage') from None
+    headers = {'content-disposition': _disposition(row.file_name_original), 'etag': f'"{row.checksum}"'}
+    return Response(content, media_type=row.content_type, headers=headers)
+
+
+def _disposition(name: str) -> str:
+    quoted = quote(name)
+    return f"attachment; filename*=utf-8''{quoted}" if quoted != name else f'attachment; filename="{name}"'

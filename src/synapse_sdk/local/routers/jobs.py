@@ -11,12 +11,13 @@ from sqlalchemy import select
 from synapse_sdk.enums import JobStatus
 from synapse_sdk.local.filters import FilterField, build_clauses, parse_int, parse_str, query_multi
 from synapse_sdk.local.models import Agent, Job, PluginRelease, utcnow
-from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate
-from synapse_sdk.local.routers._common import StrictBody, get_or_404
+from synapse_sdk.local.pagination import RESERVED_PARAMS, each, paginate, shape_one
+from synapse_sdk.local.routers._common import DbInt, StrictBody, get_or_404
 from synapse_sdk.local.serializers import job_out
-from synapse_sdk.local.state import Authenticated, State
+from synapse_sdk.local.state import State
+from synapse_sdk.local.views import JOBS
 
-router = APIRouter(dependencies=[Authenticated])
+router = APIRouter()
 
 _JOB_FILTERS = {
     'id': FilterField(Job.id, parse_int),
@@ -30,8 +31,8 @@ _JOB_FILTERS = {
 class JobIn(StrictBody):
     action: str = ''
     params: dict[str, Any] = Field(default_factory=dict)
-    plugin_release: int | None = None
-    agent: int | None = None
+    plugin_release: DbInt | None = None
+    agent: DbInt | None = None
     status: JobStatus = JobStatus.PENDING
     meta: dict[str, Any] = Field(default_factory=dict)
 
@@ -49,7 +50,7 @@ class JobPatch(StrictBody):
 def list_jobs(request: Request, state: State) -> dict[str, Any]:
     clauses = build_clauses(query_multi(request.query_params), _JOB_FILTERS, RESERVED_PARAMS)
     with state.db.read() as session:
-        return paginate(request, state, session, select(Job).where(*clauses).order_by(Job.id), job_out)
+        return paginate(request, state, session, select(Job).where(*clauses), each(job_out), JOBS)
 
 
 @router.post('/jobs/', status_code=201)
@@ -73,9 +74,9 @@ def create_job(body: JobIn, state: State) -> dict[str, Any]:
 
 
 @router.get('/jobs/{job_id}/')
-def get_job(job_id: int, state: State) -> dict[str, Any]:
+def get_job(job_id: int, request: Request, state: State) -> dict[str, Any]:
     with state.db.read() as session:
-        return job_out(get_or_404(session, Job, job_id, 'Job'))
+        return shape_one(request, JOBS, job_out(get_or_404(session, Job, job_id, 'Job')))
 
 
 @router.patch('/jobs/{job_id}/')

@@ -10,12 +10,13 @@ from sqlalchemy import select
 
 from synapse_sdk.local.filters import FilterField, build_clauses, parse_int, parse_str, query_multi
 from synapse_sdk.local.models import DataFile, Model, PluginRelease
-from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate
-from synapse_sdk.local.routers._common import StrictBody, base_url, get_or_404
+from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate, shape_one
+from synapse_sdk.local.routers._common import DbInt, StrictBody, base_url, get_or_404
 from synapse_sdk.local.serializers import model_out
-from synapse_sdk.local.state import Authenticated, State
+from synapse_sdk.local.state import State
+from synapse_sdk.local.views import MODELS
 
-router = APIRouter(dependencies=[Authenticated])
+router = APIRouter()
 
 _FILTERS = {
     'id': FilterField(Model.id, parse_int),
@@ -26,8 +27,8 @@ _FILTERS = {
 
 class ModelIn(StrictBody):
     name: str = Field(min_length=1, max_length=200)
-    plugin_release: int | None = None
-    file: int | None = Field(default=None, description='id of an uploaded data file')
+    plugin_release: DbInt | None = None
+    file: DbInt | None = Field(default=None, description='id of an uploaded data file')
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -36,8 +37,8 @@ def list_models(request: Request, state: State) -> dict[str, Any]:
     clauses = build_clauses(query_multi(request.query_params), _FILTERS, RESERVED_PARAMS)
     url = base_url(request)
     with state.db.read() as session:
-        stmt = select(Model).where(*clauses).order_by(Model.id)
-        return paginate(request, state, session, stmt, lambda row: model_out(row, url))
+        stmt = select(Model).where(*clauses)
+        return paginate(request, state, session, stmt, lambda rows: [model_out(row, url) for row in rows], MODELS)
 
 
 @router.post('/models/', status_code=201)
@@ -56,4 +57,4 @@ def create_model(body: ModelIn, request: Request, state: State) -> dict[str, Any
 @router.get('/models/{model_id}/')
 def get_model(model_id: int, request: Request, state: State) -> dict[str, Any]:
     with state.db.read() as session:
-        return model_out(get_or_404(session, Model, model_id, 'Model'), base_url(request))
+        return shape_one(request, MODELS, model_out(get_or_404(session, Model, model_id, 'Model'), base_url(request)))

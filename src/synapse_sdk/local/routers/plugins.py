@@ -11,15 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from synapse_sdk.enums import PluginCategory
-from synapse_sdk.local.filters import FilterField, build_clauses, parse_int, parse_str, query_multi
+from synapse_sdk.local.filters import FilterField, build_clauses, in_int64, parse_int, parse_str, query_multi
 from synapse_sdk.local.models import Agent, Job, Plugin, PluginRelease
-from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate
-from synapse_sdk.local.routers._common import StrictBody, base_url, get_or_404
+from synapse_sdk.local.pagination import RESERVED_PARAMS, each, paginate, shape_one
+from synapse_sdk.local.routers._common import DbInt, StrictBody, base_url, get_or_404
 from synapse_sdk.local.serializers import plugin_out, release_out
-from synapse_sdk.local.state import Authenticated, State
-from synapse_sdk.local.storage import store_file
+from synapse_sdk.local.state import AppState, State
+from synapse_sdk.local.storage import remove_stored, store_file
+from synapse_sdk.local.views import PLUGINS, RELEASES
 
-router = APIRouter(dependencies=[Authenticated])
+router = APIRouter()
 
 _PLUGIN_FILTERS = {'id': FilterField(Plugin.id, parse_int), 'code': FilterField(Plugin.code, parse_str)}
 _RELEASE_FILTERS = {
@@ -38,21 +39,21 @@ class PluginIn(StrictBody):
 class RunIn(StrictBody):
     """Body of ``plugins/{code}/run/``; keys whose value would be None are simply omitted."""
 
-    agent: int
+    agent: DbInt
     action: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
     version: str | None = None
-    job_id: int | None = None
-    storage_id: int | None = None
+    job_id: DbInt | None = None
+    storage_id: DbInt | None = None
     debug: bool | None = None
     language: str | None = None
 
 
 def find_plugin(session: Session, ident: str) -> Plugin:
-    stmt = (
-        select(Plugin).where(Plugin.id == int(ident)) if ident.isdigit() else select(Plugin).where(Plugin.code == ident)
-    )
-    plugin = session.scalar(stmt)
+    if ident.isdigit():
+        plugin = session.get(Plugin, int(ident)) if in_int64(int(ident)) else None
+    else:
+        plugin = session.scalar(select(Plugin).where(Plugin.code == ident))
     if plugin is None:
         raise HTTPException(404, f"Plugin '{ident}' not found")
     return plugin
@@ -72,7 +73,7 @@ def find_release(session: Session, plugin: Plugin, version: str | None) -> Plugi
 def list_plugins(request: Request, state: State) -> dict[str, Any]:
     clauses = build_clauses(query_multi(request.query_params), _PLUGIN_FILTERS, RESERVED_PARAMS)
     with state.db.read() as session:
-        return paginate(request, state, session, select(Plugin).where(*clauses).order_by(Plugin.id), plugin_out)
+        return paginate(request, state, session, select(Plugin).where(*clauses), each(plugin_out), PLUGINS)
 
 
 @router.post('/plugins/', status_code=201)
@@ -87,20 +88,29 @@ def create_plugin(body: PluginIn, state: State) -> dict[str, Any]:
 
 
 @router.get('/plugins/{ident}/')
-def get_plugin(ident: str, state: State) -> dict[str, Any]:
+def get_plugin(ident: str, request: Request, state: State) -> dict[str, Any]:
     with state.db.read() as session:
-        return plugin_out(find_plugin(session, ident))
+        return shape_one(request, PLUGINS, plugin_out(find_plugin(session, ident)))
 
 
-@router.post('/plugins/{code}/run/')
-def run_plugin(code: str, body: RunIn, state: State) -> dict[str, Any]:
-    """Validate the run, record it as a PENDING job, then hand it to the attached dispatcher (if any)."""
+#: Run options kept in the job's ``meta['run']``; the job's ``params`` are the action's params alone.
+_RUN_OPTIONS = ('version', 'job_id', 'storage_id', 'debug', 'language')
+
+
+def start_run(state: AppState, code: str, body: RunIn) -> dict[str, Any]:
+    """Record the run as a PENDING job, then hand it to the attached dispatcher (if any)."""
     with state.db.write() as session:
         plugin = find_plugin(session, code)
         release = find_release(session, plugin, body.version)
         get_or_404(session, Agent, body.agent, 'Agent')
-        params = body.model_dump(exclude_none=True, exclude={'agent', 'action'})
-        job = Job(plugin_release_id=release.id, agent_id=body.agent, action=body.action, params=params)
+        options = body.model_dump(exclude_none=True, include=set(_RUN_OPTIONS))
+        job = Job(
+            plugin_release_id=release.id,
+            agent_id=body.agent,
+            action=body.action,
+            params=body.params,
+            meta={'run': {**options, 'version': release.version}},
+        )
         session.add(job)
         session.flush()
         job_id = job.id
@@ -111,14 +121,24 @@ def run_plugin(code: str, body: RunIn, state: State) -> dict[str, Any]:
     return {'job_id': job_id}
 
 
+@router.post('/plugins/{code}/run/')
+def run_plugin(code: str, body: RunIn, state: State) -> dict[str, Any]:
+    """Run an action of the plugin on an agent (``deployment``, ``inference`` or any job action)."""
+    return start_run(state, code, body)
+
+
 @router.get('/plugin_releases/')
 def list_releases(request: Request, state: State) -> dict[str, Any]:
     clauses = build_clauses(query_multi(request.query_params), _RELEASE_FILTERS, RESERVED_PARAMS)
     url = base_url(request)
     with state.db.read() as session:
         plugins = {p.id: p for p in session.scalars(select(Plugin))}
-        stmt = select(PluginRelease).where(*clauses).order_by(PluginRelease.id)
-        return paginate(request, state, session, stmt, lambda r: release_out(r, plugins[r.plugin_id], url))
+        stmt = select(PluginRelease).where(*clauses)
+
+        def render(rows: list[PluginRelease]) -> list[dict[str, Any]]:
+            return [release_out(r, plugins[r.plugin_id], url) for r in rows]
+
+        return paginate(request, state, session, stmt, render, RELEASES)
 
 
 def _parse_config(config: str) -> dict[str, Any]:
@@ -143,6 +163,25 @@ def publish_release(
 ) -> dict[str, Any]:
     """Publish a release; the config JSON is kept whole. The plugin record is created on first publish."""
     cfg = _parse_config(config)
+    stored: list[str] = []
+    try:
+        return _publish(request, state, plugin, version, cfg, file, debug, stored)
+    except BaseException:
+        for rel in stored:  # rolled back: drop the archive no row refers to
+            remove_stored(state.paths, rel)
+        raise
+
+
+def _publish(
+    request: Request,
+    state: AppState,
+    plugin: str,
+    version: str,
+    cfg: dict[str, Any],
+    file: UploadFile | None,
+    debug: bool,
+    stored: list[str],
+) -> dict[str, Any]:
     with state.db.write() as session:
         row = session.scalar(select(Plugin).where(Plugin.code == plugin))
         if row is None:
@@ -155,9 +194,9 @@ def publish_release(
         )
         if existing is not None and not (debug and existing.debug):
             raise HTTPException(400, f'version: release {plugin}@{version} already exists')
-        stored = store_file(session, state.paths, file.file, file.filename or 'plugin.zip') if file else None
+        archive = store_file(session, state.paths, file.file, file.filename or 'plugin.zip', stored) if file else None
         release = existing or PluginRelease(plugin_id=row.id, version=version)
-        release.config, release.debug, release.file_id = cfg, debug, stored.id if stored else None
+        release.config, release.debug, release.file_id = cfg, debug, archive.id if archive else None
         session.add(release)
         session.flush()
         return release_out(release, row, base_url(request))
@@ -177,4 +216,4 @@ def get_release(ident: str, request: Request, state: State) -> dict[str, Any]:
             plugin = find_plugin(session, code)
             release = find_release(session, plugin, version)
         assert plugin is not None
-        return release_out(release, plugin, base_url(request))
+        return shape_one(request, RELEASES, release_out(release, plugin, base_url(request)))

@@ -10,12 +10,13 @@ from sqlalchemy import select
 
 from synapse_sdk.local.filters import FilterField, build_clauses, parse_int, query_multi
 from synapse_sdk.local.models import DataCollection, Project
-from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate
-from synapse_sdk.local.routers._common import StrictBody, get_or_404
+from synapse_sdk.local.pagination import RESERVED_PARAMS, each, paginate, shape_one
+from synapse_sdk.local.routers._common import DbInt, StrictBody, get_or_404
 from synapse_sdk.local.serializers import data_collection_out, project_out
-from synapse_sdk.local.state import Authenticated, State
+from synapse_sdk.local.state import State
+from synapse_sdk.local.views import DATA_COLLECTIONS, PROJECTS
 
-router = APIRouter(dependencies=[Authenticated])
+router = APIRouter()
 
 _PROJECT_FILTERS = {
     'id': FilterField(Project.id, parse_int),
@@ -41,14 +42,14 @@ class DataCollectionIn(StrictBody):
 class ProjectIn(StrictBody):
     name: str = Field(min_length=1, max_length=200)
     description: str = ''
-    data_collection: int | None = None
+    data_collection: DbInt | None = None
 
 
 @router.get('/projects/')
 def list_projects(request: Request, state: State) -> dict[str, Any]:
     clauses = build_clauses(query_multi(request.query_params), _PROJECT_FILTERS, RESERVED_PARAMS)
     with state.db.read() as session:
-        return paginate(request, state, session, select(Project).where(*clauses).order_by(Project.id), project_out)
+        return paginate(request, state, session, select(Project).where(*clauses), each(project_out), PROJECTS)
 
 
 @router.post('/projects/', status_code=201)
@@ -65,17 +66,17 @@ def create_project(body: ProjectIn, state: State) -> dict[str, Any]:
 
 
 @router.get('/projects/{project_id}/')
-def get_project(project_id: int, state: State) -> dict[str, Any]:
+def get_project(project_id: int, request: Request, state: State) -> dict[str, Any]:
     with state.db.read() as session:
-        return project_out(get_or_404(session, Project, project_id, 'Project'))
+        return shape_one(request, PROJECTS, project_out(get_or_404(session, Project, project_id, 'Project')))
 
 
 @router.get('/data_collections/')
 def list_data_collections(request: Request, state: State) -> dict[str, Any]:
     clauses = build_clauses(query_multi(request.query_params), _COLLECTION_FILTERS, RESERVED_PARAMS)
-    stmt = select(DataCollection).where(*clauses).order_by(DataCollection.id)
+    stmt = select(DataCollection).where(*clauses)
     with state.db.read() as session:
-        return paginate(request, state, session, stmt, data_collection_out)
+        return paginate(request, state, session, stmt, each(data_collection_out), DATA_COLLECTIONS)
 
 
 @router.post('/data_collections/', status_code=201)
@@ -91,6 +92,7 @@ def create_data_collection(body: DataCollectionIn, state: State) -> dict[str, An
 
 
 @router.get('/data_collections/{collection_id}/')
-def get_data_collection(collection_id: int, state: State) -> dict[str, Any]:
+def get_data_collection(collection_id: int, request: Request, state: State) -> dict[str, Any]:
     with state.db.read() as session:
-        return data_collection_out(get_or_404(session, DataCollection, collection_id, 'Data collection'))
+        row = get_or_404(session, DataCollection, collection_id, 'Data collection')
+        return shape_one(request, DATA_COLLECTIONS, data_collection_out(row))

@@ -11,12 +11,13 @@ from sqlalchemy import select
 from synapse_sdk.enums import ServeAppStatus
 from synapse_sdk.local.filters import FilterField, build_clauses, parse_int, parse_str, query_multi
 from synapse_sdk.local.models import Agent, Job, ServeApplication
-from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate
-from synapse_sdk.local.routers._common import StrictBody, get_or_404
+from synapse_sdk.local.pagination import RESERVED_PARAMS, each, paginate, shape_one
+from synapse_sdk.local.routers._common import DbInt, StrictBody, get_or_404
 from synapse_sdk.local.serializers import serve_app_out
-from synapse_sdk.local.state import Authenticated, State
+from synapse_sdk.local.state import State
+from synapse_sdk.local.views import SERVE_APPLICATIONS
 
-router = APIRouter(dependencies=[Authenticated])
+router = APIRouter()
 
 _job_agent = select(Job.agent_id).where(Job.id == ServeApplication.job_id).scalar_subquery()
 
@@ -38,8 +39,8 @@ class ServeAppIn(StrictBody):
     plugin_code: str = Field(min_length=1)
     version: str | None = None
     status: ServeAppStatus = ServeAppStatus.NOT_STARTED
-    job: int | None = None
-    agent: int | None = None
+    job: DbInt | None = None
+    agent: DbInt | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -55,9 +56,9 @@ def list_serve_applications(request: Request, state: State) -> dict[str, Any]:
     clauses = build_clauses(params, _FILTERS, RESERVED_PARAMS)
     if job_agent is not None:
         clauses += build_clauses({'agent': job_agent}, {'agent': _JOB_AGENT}, frozenset())
-    stmt = select(ServeApplication).where(*clauses).order_by(ServeApplication.id)
+    stmt = select(ServeApplication).where(*clauses)
     with state.db.read() as session:
-        return paginate(request, state, session, stmt, serve_app_out)
+        return paginate(request, state, session, stmt, each(serve_app_out), SERVE_APPLICATIONS)
 
 
 @router.post('/serve_applications/', status_code=201)
@@ -82,9 +83,10 @@ def create_serve_application(body: ServeAppIn, state: State) -> dict[str, Any]:
 
 
 @router.get('/serve_applications/{app_id}/')
-def get_serve_application(app_id: int, state: State) -> dict[str, Any]:
+def get_serve_application(app_id: int, request: Request, state: State) -> dict[str, Any]:
     with state.db.read() as session:
-        return serve_app_out(get_or_404(session, ServeApplication, app_id, 'Serve application'))
+        row = get_or_404(session, ServeApplication, app_id, 'Serve application')
+        return shape_one(request, SERVE_APPLICATIONS, serve_app_out(row))
 
 
 @router.patch('/serve_applications/{app_id}/')

@@ -10,12 +10,13 @@ from sqlalchemy import select
 
 from synapse_sdk.local.filters import FilterField, build_clauses, parse_int, parse_str, query_multi
 from synapse_sdk.local.models import Storage
-from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate
+from synapse_sdk.local.pagination import RESERVED_PARAMS, each, paginate, shape_one
 from synapse_sdk.local.routers._common import StrictBody, get_or_404
 from synapse_sdk.local.serializers import storage_out
-from synapse_sdk.local.state import Authenticated, State
+from synapse_sdk.local.state import State
+from synapse_sdk.local.views import STORAGES
 
-router = APIRouter(dependencies=[Authenticated])
+router = APIRouter()
 
 _FILTERS = {
     'id': FilterField(Storage.id, parse_int),
@@ -34,7 +35,7 @@ class StorageIn(StrictBody):
 def list_storages(request: Request, state: State) -> dict[str, Any]:
     clauses = build_clauses(query_multi(request.query_params), _FILTERS, RESERVED_PARAMS)
     with state.db.read() as session:
-        return paginate(request, state, session, select(Storage).where(*clauses).order_by(Storage.id), storage_out)
+        return paginate(request, state, session, select(Storage).where(*clauses), each(storage_out), STORAGES)
 
 
 @router.post('/storages/', status_code=201)
@@ -47,6 +48,6 @@ def create_storage(body: StorageIn, state: State) -> dict[str, Any]:
 
 
 @router.get('/storages/{storage_id}/')
-def get_storage(storage_id: int, state: State) -> dict[str, Any]:
+def get_storage(storage_id: int, request: Request, state: State) -> dict[str, Any]:
     with state.db.read() as session:
-        return storage_out(get_or_404(session, Storage, storage_id, 'Storage'))
+        return shape_one(request, STORAGES, storage_out(get_or_404(session, Storage, storage_id, 'Storage')))

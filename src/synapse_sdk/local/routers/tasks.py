@@ -1,23 +1,42 @@
-"""``sdk/tasks/`` (filtered listing), ``tasks/{id}/`` and ``annotate_task_data``."""
+"""``sdk/tasks/`` (filtered listing), ``tasks/{id}/`` and ``annotate_task_data``.
+
+The three reads and the write that ToTask sends per task are async endpoints over Core statements:
+no worker-thread hand-off and no ORM objects per request. The annotate PUT is one
+``UPDATE ... RETURNING`` in its own short ``BEGIN IMMEDIATE`` transaction; when that cannot start
+at once (another writer holds the lock) it waits for it in a worker thread instead of on the loop.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, case, select, update
 
-from synapse_sdk.local.filters import FilterField, build_clauses, parse_datetime, parse_int, parse_str, query_multi
+from synapse_sdk.local.db import BUSY
+from synapse_sdk.local.filters import (
+    FilterField,
+    build_clauses,
+    in_int64,
+    parse_datetime,
+    parse_int,
+    parse_str,
+    query_multi,
+)
 from synapse_sdk.local.models import DataUnit, Project, Task, utcnow
-from synapse_sdk.local.pagination import RESERVED_PARAMS, check_fields, paginate, parse_csv, select_fields
-from synapse_sdk.local.routers._common import StrictBody, base_url, get_or_404
-from synapse_sdk.local.routers.data_units import units_out
-from synapse_sdk.local.serializers import TASK_FIELDS, task_out
-from synapse_sdk.local.state import Authenticated, State
+from synapse_sdk.local.pagination import RESERVED_PARAMS, Shape, paginate
+from synapse_sdk.local.responses import FastJSONResponse
+from synapse_sdk.local.routers._common import DbInt, StrictBody, base_url, get_or_404
+from synapse_sdk.local.serializers import iso, task_out
+from synapse_sdk.local.state import State, get_state
+from synapse_sdk.local.units import expand_units
+from synapse_sdk.local.views import TASKS
 
-router = APIRouter(dependencies=[Authenticated])
+router = APIRouter()
 
 _unit_collection = select(DataUnit.data_collection_id).where(DataUnit.id == Task.data_unit_id).scalar_subquery()
 
@@ -31,15 +50,28 @@ TASK_FILTERS = {
     'created_at': FilterField(Task.created_at, parse_datetime, ranges=True),
     'updated_at': FilterField(Task.updated_at, parse_datetime, ranges=True),
 }
-_EXPANDABLE = ('data_unit',)
+
+#: serialized key → column
+_COLUMNS = {
+    'id': Task.id,
+    'project': Task.project_id,
+    'data_unit': Task.data_unit_id,
+    'data': Task.data,
+    'status': Task.status,
+    'assignee': Task.assignee,
+    'created_at': Task.created_at,
+    'updated_at': Task.updated_at,
+}
+_TIMES = ('created_at', 'updated_at')
+_ALL = tuple(_COLUMNS.values())
 
 
 class TaskIn(StrictBody):
-    project: int
-    data_unit: int | None = None
+    project: DbInt
+    data_unit: DbInt | None = None
     data: dict[str, Any] = Field(default_factory=dict)
     status: str = Field(default='pending', min_length=1, max_length=32)
-    assignee: int | None = None
+    assignee: DbInt | None = None
 
 
 class AnnotateIn(StrictBody):
@@ -47,41 +79,48 @@ class AnnotateIn(StrictBody):
     data: dict[str, Any]
 
 
-def _expand(request: Request) -> bool:
-    expand = parse_csv(request, 'expand')
-    unknown = [name for name in expand if name not in _EXPANDABLE]
-    if unknown:
-        raise HTTPException(400, f"Cannot expand '{unknown[0]}'; expandable: {', '.join(_EXPANDABLE)}")
-    return 'data_unit' in expand
+def _render(
+    conn: Connection, rows: Sequence[Any], keys: tuple[str, ...], shape: Shape, url: str
+) -> list[dict[str, Any]]:
+    """Rows of the selected columns → task dicts, data units inlined when ``expand=data_unit``."""
+    items = [dict(zip(keys, (row,) if len(keys) == 1 else row, strict=True)) for row in rows]
+    for key in _TIMES:
+        if key in keys:
+            for item in items:
+                item[key] = iso(item[key])
+    if 'data_unit' in shape.expand and 'data_unit' in keys:
+        units = expand_units(conn, {item['data_unit'] for item in items if item['data_unit'] is not None}, url)
+        for item in items:
+            item['data_unit'] = units.get(item['data_unit'], item['data_unit'])
+    return items
 
 
-def render_tasks(session: Session, tasks: list[Task], request: Request, fields: list[str]) -> list[dict[str, Any]]:
-    """Serialize tasks, inlining their data units when ``expand=data_unit``."""
-    units: dict[int, dict[str, Any]] = {}
-    if _expand(request) and (not fields or 'data_unit' in fields):
-        ids = {t.data_unit_id for t in tasks if t.data_unit_id is not None}
-        rows = list(session.scalars(select(DataUnit).where(DataUnit.id.in_(ids)))) if ids else []
-        units = units_out(session, rows, base_url(request))
-    return [select_fields(task_out(t, units.get(t.data_unit_id or 0)), fields) for t in tasks]
+def _keys(shape: Shape) -> tuple[str, ...]:
+    return tuple(shape.fields) if shape.fields else TASKS.fields
+
+
+@lru_cache(maxsize=64)
+def _get_one(keys: tuple[str, ...]) -> Any:
+    """``SELECT <keys> FROM tasks WHERE id = :task_id``, built once per key set."""
+    return select(*(_COLUMNS[key] for key in keys)).where(Task.id == bindparam('task_id'))
 
 
 @router.get('/sdk/tasks/')
 @router.get('/tasks/')
-def list_tasks(request: Request, state: State) -> dict[str, Any]:
-    fields = parse_csv(request, 'fields')
-    check_fields(fields, TASK_FIELDS)
+async def list_tasks(request: Request) -> FastJSONResponse:
+    state = get_state(request)
+    shape = TASKS.parse(request)
     clauses = build_clauses(query_multi(request.query_params), TASK_FILTERS, RESERVED_PARAMS)
-    with state.db.read() as session:
-        if fields == ['id']:  # the ToTask id scan: no JSON columns loaded
-            stmt = select(Task.id).where(*clauses).order_by(Task.id)
-            return paginate(request, state, session, stmt, lambda task_id: {'id': task_id})
-        page = paginate(request, state, session, select(Task).where(*clauses).order_by(Task.id), lambda t: t)
-        page['results'] = render_tasks(session, page['results'], request, fields)
-        return page
+    keys = _keys(shape)
+    url = base_url(request)
+    with state.db.connect() as conn:
+        stmt = select(*(_COLUMNS[key] for key in keys)).where(*clauses)
+        page = paginate(request, state, conn, stmt, lambda rows: _render(conn, rows, keys, shape, url), TASKS, shape)
+    return FastJSONResponse(page)
 
 
 @router.post('/tasks/', status_code=201)
-def create_task(body: TaskIn, request: Request, state: State) -> dict[str, Any]:
+def create_task(body: TaskIn, state: State) -> dict[str, Any]:
     with state.db.write() as session:
         get_or_404(session, Project, body.project, 'Project')
         if body.data_unit is not None:
@@ -99,21 +138,48 @@ def create_task(body: TaskIn, request: Request, state: State) -> dict[str, Any]:
 
 
 @router.get('/tasks/{task_id}/')
-def get_task(task_id: int, request: Request, state: State) -> dict[str, Any]:
-    fields = parse_csv(request, 'fields')
-    check_fields(fields, TASK_FIELDS)
-    with state.db.read() as session:
-        task = get_or_404(session, Task, task_id, 'Task')
-        return render_tasks(session, [task], request, fields)[0]
+async def get_task(task_id: int, request: Request) -> FastJSONResponse:
+    state = get_state(request)
+    shape = TASKS.parse(request, listing=False)
+    keys = _keys(shape)
+    with state.db.connect() as conn:
+        row = None
+        if in_int64(task_id):
+            row = conn.execute(_get_one(keys), {'task_id': task_id}).first()
+        if row is None:
+            raise HTTPException(404, f'Task {task_id} not found')
+        return FastJSONResponse(_render(conn, [row], keys, shape, base_url(request))[0])
+
+
+_new_data = bindparam('new_data', type_=Task.data.type)
+#: Built once (compiled once): replace the data; ``updated_at`` moves only when the stored JSON text
+#: changes, so an identical repeat changes nothing.
+_ANNOTATE = (
+    update(Task)
+    .where(Task.id == bindparam('task_id'))
+    .values(data=_new_data, updated_at=case((Task.data == _new_data, Task.updated_at), else_=bindparam('now')))
+    .returning(*_ALL)
+)
+
+
+def _annotate(conn: Connection, task_id: int, data: dict[str, Any]) -> Any:
+    return conn.execute(_ANNOTATE, {'task_id': task_id, 'new_data': data, 'now': utcnow()}).first()
+
+
+def _annotate_waiting(state: Any, task_id: int, data: dict[str, Any]) -> Any:
+    with state.db.write_connection() as conn:
+        return _annotate(conn, task_id, data)
 
 
 @router.put('/tasks/{task_id}/annotate_task_data/')
-def annotate_task_data(task_id: int, body: AnnotateIn, state: State) -> dict[str, Any]:
+async def annotate_task_data(task_id: int, body: AnnotateIn, request: Request) -> FastJSONResponse:
     """Replace the task's data (``schema=any`` accepted; only the object shape is checked here)."""
-    with state.db.write() as session:
-        task = get_or_404(session, Task, task_id, 'Task')
-        if task.data != body.data:
-            task.data = body.data
-            task.updated_at = utcnow()
-        session.flush()
-        return task_out(task)
+    state = get_state(request)
+    row = None
+    if in_int64(task_id):
+        row = state.db.write_now(lambda conn: _annotate(conn, task_id, body.data))
+        if row is BUSY:
+            row = await run_in_threadpool(_annotate_waiting, state, task_id, body.data)
+    if row is None:
+        raise HTTPException(404, f'Task {task_id} not found')
+    return FastJSONResponse(task_out(row))
