@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tests.integration.to_task.conftest import build_project, make_client
 
-from synapse_sdk.exceptions import StepError
+from synapse_sdk.exceptions import NotFoundError, StepError
 from synapse_sdk.plugins.categories.pre_annotation.actions.to_task import ToTaskAction as LegacyToTaskAction
 from synapse_sdk.plugins.runner import run_plugin
 
@@ -87,8 +87,11 @@ def test_legacy_shim_start_returns_the_result_dict(local_backend):
 def test_legacy_shim_raises_job_level_errors(local_backend):
     client = make_client(local_backend.base_url, local_backend.token)
     params = {'name': 'x', 'project': 987654, 'agent': 1, 'target_specification_name': 'annotation_data'}
-    with pytest.raises(StepError, match=r"^Step 'initialize' failed: Failed to initialize: 404: "):
+    with pytest.raises(StepError) as info:
         LegacyToTaskAction(run=LegacyRun(client), params=params).start()
+    assert str(info.value) == "Step 'initialize' failed: Failed to initialize: 404: Project 987654 not found"
+    assert type(info.value.__cause__) is NotFoundError  # the client's error itself, not an internal wrapper
+    assert str(info.value.__cause__) == '404: Project 987654 not found'
 
 
 def test_cli_plugin_run_to_task_prints_the_result(local_backend, monkeypatch):

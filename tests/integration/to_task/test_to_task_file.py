@@ -100,7 +100,7 @@ def test_unreachable_file_url_and_server_errors_on_puts(local_backend, proxy):
     file_path = '/' + annotation_url.split('/', 3)[3]
     fault_proxy.faults = [
         Fault('GET', file_path, 502),  # the file's host is unreachable (gateway error, every retry)
-        Fault('PUT', f'/tasks/{ids[1]}/annotate_task_data/', 500),  # not retried: recorded
+        Fault('PUT', f'/tasks/{ids[1]}/annotate_task_data/', 500),  # retried (annotate_retries), then recorded
         Fault('PUT', f'/tasks/{ids[2]}/annotate_task_data/', 503, times=1),  # retried, then succeeds
     ]
     result, _ = run_to_task(url, local_backend.token, project.id)
@@ -109,6 +109,7 @@ def test_unreachable_file_url_and_server_errors_on_puts(local_backend, proxy):
         (ids[1], '500: injected fault'),
     ]
     assert result.success_count == 2
+    assert fault_proxy.requests[('PUT', f'/tasks/{ids[1]}/annotate_task_data/')] == 3
     assert fault_proxy.requests[('PUT', f'/tasks/{ids[2]}/annotate_task_data/')] == 2
     assert fault_proxy.requests[('GET', file_path)] == 3  # the client's retry budget
     assert task_data(local_backend, ids[2]) == project.expected[ids[2]]

@@ -1,6 +1,12 @@
 import json
 
+import pytest
+
+from synapse_sdk.clients import BackendClient
+from synapse_sdk.plugins.actions.to_task import ToTaskAction
+from synapse_sdk.plugins.actions.to_task.context import ToTaskContext
 from synapse_sdk.plugins.actions.to_task.ledger import Ledger, data_hash, job_key
+from synapse_sdk.plugins.executors._run import validate_params
 
 
 def test_data_hash_is_canonical():
@@ -8,13 +14,83 @@ def test_data_hash_is_canonical():
     assert data_hash({'a': 1}) != data_hash({'a': 2})
 
 
-def test_job_key_ignores_name_and_widths_but_not_what_is_annotated():
-    base = ('http://h/', 1, {'status': 'pending'}, 'file', 'annotation_data', {}, 'dm_schema_v1')
-    assert job_key(*base) == job_key(
-        'http://h', 1, {'status': 'pending'}, 'file', 'annotation_data', {}, 'dm_schema_v1'
+BASE = {
+    'name': 'job',
+    'project': 1,
+    'agent': 1,
+    'task_filters': {'status': 'pending'},
+    'target_specification_name': 'annotation_data',
+}
+
+
+def key_of(host: str = 'http://backend.test/', **changes) -> str:
+    """The ledger key ``ToTaskAction`` computes for params ``BASE`` + ``changes`` and a client on ``host``."""
+    params = validate_params(ToTaskAction, {**BASE, **changes})
+    client = BackendClient(host, 'token-123456')
+    try:
+        context = ToTaskContext(typed_params=params, client=client)
+        return ToTaskAction(params, None).job_key(context)
+    finally:
+        client.close()
+
+
+def test_job_key_is_the_documented_hash():
+    expected = data_hash(
+        ['http://backend.test', 1, {'status': 'pending'}, 'file', 'annotation_data', {}, 'dm_schema_v1']
     )
-    assert job_key(*base) != job_key('http://h/', 2, *base[2:])
-    assert job_key(*base) != job_key(*base[:2], {'status': 'done'}, *base[3:])
+    assert (
+        key_of()
+        == expected
+        == job_key('http://backend.test/', 1, {'status': 'pending'}, 'file', 'annotation_data', {}, 'dm_schema_v1')
+    )
+
+
+@pytest.mark.parametrize(
+    'changes',
+    [
+        {'name': 'another-name'},
+        {'description': 'a note'},
+        {'concurrency': 64},
+        {'batch_size': 8},
+        {'pre_processor_timeout_seconds': 5},
+        {'pre_processor_poll_seconds': 1},
+        {'resume': False},
+        {'retry_failed': True},
+        {'annotate_retries': 0},
+        {'agent': 9},
+        {
+            'task_filters': {'status': 'pending', 'limit': '5'},
+            '_same_as': {'task_filters': {'status': 'pending', 'limit': 5}},
+        },
+    ],
+)
+def test_job_key_ignores_how_the_job_runs(changes):
+    same_as = changes.pop('_same_as', {})
+    assert key_of(**changes) == key_of(**same_as)
+
+
+@pytest.mark.parametrize(
+    ('host', 'changes'),
+    [
+        ('http://other.test/', {}),
+        ('http://backend.test/', {'project': 2}),
+        ('http://backend.test/', {'task_filters': {'status': 'done'}}),
+        ('http://backend.test/', {'task_filters': {'status': 'pending', 'limit': 5}}),
+        ('http://backend.test/', {'target_specification_name': 'other_spec'}),
+        ('http://backend.test/', {'pre_processor_params': {'confidence': 0.5}}),
+        ('http://backend.test/', {'schema': 'any'}),
+        ('http://backend.test/', {'method': 'inference', 'pre_processor': 3, 'model': 4}),
+    ],
+)
+def test_job_key_changes_with_what_is_annotated(host, changes):
+    assert key_of(host, **changes) != key_of()
+
+
+def test_job_key_of_inference_depends_on_pre_processor_and_model():
+    inference = {'method': 'inference', 'pre_processor': 3, 'model': 4}
+    assert key_of(**inference) != key_of(**{**inference, 'pre_processor': 5})
+    assert key_of(**inference) != key_of(**{**inference, 'model': 5})
+    assert key_of(**inference) == key_of(**{**inference, 'batch_size': 16, 'target_specification_name': 'ignored'})
 
 
 def test_ledger_records_and_reloads_state(tmp_path):
@@ -42,3 +118,70 @@ def test_ledger_for_key_lives_in_the_state_dir(tmp_path, monkeypatch):
     ledger = Ledger.for_key('abc')
     ledger.close()
     assert ledger.path == tmp_path / 'to_task' / 'abc.jsonl'
+
+
+def read_records(path):
+    return [json.loads(line) for line in path.read_bytes().split(b'\n') if line]
+
+
+def test_a_torn_last_line_is_cut_so_the_next_record_is_kept(tmp_path):
+    path = tmp_path / 'job.jsonl'
+    ledger = Ledger(path)
+    ledger.intent(1, 'aa')
+    ledger.done(1, 'aa')
+    ledger.close()
+    with path.open('ab') as fh:
+        fh.write(b'{"t": 2, "s": "inte')  # SIGKILL mid-write: no newline
+    ledger = Ledger(path)
+    assert ledger.state.intents == {}
+    ledger.intent(3, 'cc')
+    ledger.close()
+    assert read_records(path) == [
+        {'t': 1, 's': 'intent', 'h': 'aa'},
+        {'t': 1, 's': 'done', 'h': 'aa'},
+        {'t': 3, 's': 'intent', 'h': 'cc'},
+    ]
+    assert path.read_bytes().endswith(b'\n')
+    assert Ledger(path).state.intents == {3: 'cc'}
+
+
+def test_a_whole_last_record_without_newline_is_kept(tmp_path):
+    path = tmp_path / 'job.jsonl'
+    path.write_bytes(b'{"t":1,"s":"intent","h":"aa"}\n{"t":1,"s":"done","h":"aa"}')
+    ledger = Ledger(path)
+    assert ledger.state.done == {1}
+    ledger.failed(2, '500: boom')
+    ledger.close()
+    assert read_records(path)[1:] == [{'t': 1, 's': 'done', 'h': 'aa'}, {'t': 2, 's': 'failed', 'e': '500: boom'}]
+    assert Ledger(path).state.failed == {2: '500: boom'}
+
+
+@pytest.mark.parametrize('content', [b'{"t": 7, "s": "do', b'7', b'\xff\xfe garbage'])
+def test_a_ledger_holding_only_a_torn_line_starts_empty(tmp_path, content):
+    path = tmp_path / 'job.jsonl'
+    path.write_bytes(content)
+    ledger = Ledger(path)
+    assert (ledger.state.done, ledger.state.intents, ledger.state.failed) == (set(), {}, {})
+    ledger.intent(8, 'hh')
+    ledger.close()
+    assert path.read_bytes() == b'{"t":8,"s":"intent","h":"hh"}\n'
+
+
+def test_a_torn_line_longer_than_one_read_window_is_cut(tmp_path):
+    path = tmp_path / 'job.jsonl'
+    path.write_bytes(b'{"t":1,"s":"done","h":"aa"}\n' + b'{"t":2,"s":"failed","e":"' + b'x' * 10_000)
+    Ledger(path).close()
+    assert path.read_bytes() == b'{"t":1,"s":"done","h":"aa"}\n'
+
+
+def test_done_lines_reach_the_file_with_the_next_intent_or_at_close(tmp_path):
+    path = tmp_path / 'job.jsonl'
+    ledger = Ledger(path)
+    ledger.intent(1, 'aa')
+    ledger.done(1, 'aa')
+    assert read_records(path) == [{'t': 1, 's': 'intent', 'h': 'aa'}]  # the intent is on disk before the PUT
+    ledger.intent(2, 'bb')
+    assert [r['t'] for r in read_records(path)] == [1, 1, 2]
+    ledger.done(2, 'bb')
+    ledger.close()
+    assert read_records(path)[-1] == {'t': 2, 's': 'done', 'h': 'bb'}

@@ -20,6 +20,17 @@ def test_defaults():
     assert params.task_filters == {} and params.pre_processor_params == {}
 
 
+@pytest.mark.parametrize(('limit', 'parsed'), [(0, 0), (25, 25), ('25', 25), (None, None)])
+def test_task_filter_limit_is_a_whole_number(limit, parsed):
+    params = parse(target_specification_name='a', task_filters={'status': 'pending', 'limit': limit})
+    assert params.task_filters == {'status': 'pending', 'limit': parsed}
+
+
+def test_concurrency_has_no_upper_limit_and_retries_default_to_two():
+    params = parse(target_specification_name='a', concurrency=1000)
+    assert (params.concurrency, params.annotate_retries) == (1000, 2)
+
+
 def test_schema_is_accepted_under_its_documented_name():
     assert parse(target_specification_name='a', schema='any').schema_name == 'any'
     assert 'schema' not in ToTaskParams.model_fields  # no shadowing of BaseModel.schema
@@ -39,6 +50,26 @@ def test_schema_is_accepted_under_its_documented_name():
             'concurrency: Input should be greater than or equal to 1',
         ),
         ({'target_specification_name': 'a', 'schema': 'v2'}, "schema: Input should be 'dm_schema_v1' or 'any'"),
+        (
+            {'target_specification_name': 'a', 'task_filters': {'limit': 'abc'}},
+            'task_filters.limit: must be a whole number >= 0, or null for no limit',
+        ),
+        (
+            {'target_specification_name': 'a', 'task_filters': {'status': 'pending', 'limit': -1}},
+            'task_filters.limit: must be a whole number >= 0, or null for no limit',
+        ),
+        (
+            {'target_specification_name': 'a', 'task_filters': {'limit': 2.5}},
+            'task_filters.limit: must be a whole number >= 0, or null for no limit',
+        ),
+        (
+            {'target_specification_name': 'a', 'task_filters': {'limit': True}},
+            'task_filters.limit: must be a whole number >= 0, or null for no limit',
+        ),
+        (
+            {'target_specification_name': 'a', 'annotate_retries': 11},
+            'annotate_retries: Input should be less than or equal to 10',
+        ),
     ],
 )
 def test_bad_params_name_the_field(extra, message):

@@ -15,6 +15,14 @@ C = TypeVar('C', bound=BaseStepContext)
 ProgressCallback = Callable[[float, float], None]
 
 
+class StepFailure(Exception):
+    """Raise from a step to fail it with a user-facing message: ``Step '<step>' failed: <message>``.
+
+    ``raise StepFailure(message) from original`` puts ``original`` (not this exception) on the
+    resulting :class:`StepError`'s ``__cause__``.
+    """
+
+
 class Orchestrator(Generic[C]):
     """Executes steps; on failure rolls back every executed step (the failed one too) in reverse."""
 
@@ -53,7 +61,8 @@ class Orchestrator(Generic[C]):
             if isinstance(exc, PluginError) and not exc.wrap_in_step_error:
                 raise
             message = redact(str(exc)) or type(exc).__name__
-            raise StepError(f"Step '{step.name}' failed: {message}", step=step.name) from exc
+            cause = exc.__cause__ if isinstance(exc, StepFailure) and exc.__cause__ is not None else exc
+            raise StepError(f"Step '{step.name}' failed: {message}", step=step.name) from cause
         if not isinstance(result, StepResult):
             result = StepResult(success=False, error=f'execute() returned {type(result).__name__}, not StepResult')
         self.executed.append((step, result))

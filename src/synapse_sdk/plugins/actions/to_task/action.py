@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from synapse_sdk.enums import PluginCategory
 from synapse_sdk.plugins.action import BaseAction
 from synapse_sdk.plugins.actions.to_task import inference
+from synapse_sdk.plugins.actions.to_task._io import HookDownloads
 from synapse_sdk.plugins.actions.to_task.context import ToTaskContext
 from synapse_sdk.plugins.actions.to_task.ledger import Ledger, job_key
 from synapse_sdk.plugins.actions.to_task.models import ToTaskMethod, ToTaskParams, ToTaskResult
@@ -31,6 +32,7 @@ class ToTaskAction(BaseAction[ToTaskParams]):
     action_name: ClassVar[str | None] = 'to_task'
     category: ClassVar[PluginCategory | None] = PluginCategory.PRE_ANNOTATION
     result_model = ToTaskResult
+    _task_io: HookDownloads | None = None  #: the annotate pipeline's HTTP, while it runs
 
     # ------------------------------------------------------------------ hooks
     def convert_data_from_file(
@@ -75,9 +77,13 @@ class ToTaskAction(BaseAction[ToTaskParams]):
 
     # ------------------------------------------------------------------ helpers for hooks
     def download_json(self, url: str) -> dict[str, Any]:
-        """The JSON object at ``url`` (auth headers are sent only to the backend's own host)."""
+        """The JSON object at ``url`` (auth headers are sent only to the backend's own host).
+
+        During the annotate step it goes through the pipeline's HTTP session (safe from any worker thread).
+        """
+        io = self._task_io
         try:
-            data = self.ctx.client.download_json(url)
+            data = io.download_json_blocking(url) if io is not None else self.ctx.client.download_json(url)
         except Exception as exc:
             raise TaskFailed('Failed to download JSON from URL') from exc
         if not isinstance(data, dict):
@@ -119,6 +125,14 @@ class ToTaskAction(BaseAction[ToTaskParams]):
         )
 
     # ------------------------------------------------------------------ used by the steps
+    def uses_default_file_hook(self) -> bool:
+        """Whether ``convert_data_from_file`` is the built-in one (then the pipeline downloads on its loop)."""
+        cls = type(self)
+        return (
+            cls.convert_data_from_file is ToTaskAction.convert_data_from_file
+            and cls.download_json is ToTaskAction.download_json
+        )
+
     def job_key(self, context: ToTaskContext) -> str:
         """The resume ledger's key for this job."""
         p = self.params

@@ -1,22 +1,24 @@
-"""The annotate step's pipeline: a bounded pool of workers, results recorded in completion order."""
+"""The annotate step: plan, run the pipeline, record each outcome (progress, metrics, event) as it ends."""
 
 from __future__ import annotations
 
+import logging
 import math
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import closing
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from synapse_sdk.enums import LogLevel
+from synapse_sdk.plugins.actions.to_task._pipeline import TaskRunner, choose_http
 from synapse_sdk.plugins.actions.to_task.ledger import Ledger
 from synapse_sdk.plugins.actions.to_task.models import TaskProcessStatus
-from synapse_sdk.plugins.actions.to_task.processing import TaskOutcome, TaskProcessor
+from synapse_sdk.plugins.actions.to_task.processing import TaskOutcome
 
 if TYPE_CHECKING:
     from synapse_sdk.plugins.actions.to_task.context import ToTaskContext
 
 STEP = 'annotate_task_data'
+logger = logging.getLogger('synapse_sdk.plugins.to_task')
 
 
 def annotate_all(context: ToTaskContext) -> None:
@@ -26,7 +28,6 @@ def annotate_all(context: ToTaskContext) -> None:
     ids = context.task_ids
     total = len(ids)
     context.total_tasks = total
-    width = max(params.concurrency, context.batch_size)
     if context.batch_size > 1:
         windows = math.ceil(total / context.batch_size)
         ctx.log_message(
@@ -34,46 +35,46 @@ def annotate_all(context: ToTaskContext) -> None:
         )
     else:
         ctx.log_message(f'Sequential mode: {total} task(s)', 'info')
+    width = _width(context, max(params.concurrency, context.batch_size))
+    http = choose_http(context.client)
+    if http[0] == 'client-no-aiohttp':
+        ctx.log_message(
+            f'aiohttp >= 3.10 is not installed: tasks use the slower threaded HTTP path ({INSTALL_HINT})', 'warning'
+        )
+    logger.debug('to_task HTTP path: %s, %d task(s) at a time', http[0], width)
     ledger = context.ledger or Ledger.for_key(action.job_key(context))
     context.ledger = ledger
-    processor = TaskProcessor(action, params, context.client, ledger)
+    runner = TaskRunner(action, params, context.client, ledger, width, http)
     try:
-        _run_pool(context, processor, ids, width)
+        with closing(runner.outcomes(params.project, ids)) as outcomes:  # closing stops the pipeline
+            for outcome in outcomes:
+                _record(context, outcome)
     finally:
         ledger.close()
 
 
-PREFETCH_CHUNK = 100  #: task details read per listing call
+INSTALL_HINT = "pip install 'synapse-sdk[to-task]'"
+FD_RESERVE = 64  #: open files kept free for everything else in the process
 
 
-def _run_pool(context: ToTaskContext, processor: TaskProcessor, ids: list[int], width: int) -> None:
-    """Keep twice ``width`` tasks queued; details are read ahead in chunks, results recorded as they end."""
-    assert context.typed_params is not None
-    project = context.typed_params.project
-    chunks = (ids[i : i + PREFETCH_CHUNK] for i in range(0, len(ids), PREFETCH_CHUNK))
-    ready: deque[tuple[int, dict[str, Any] | None]] = deque()
-    pending: set[Future[TaskOutcome]] = set()
-    with ThreadPoolExecutor(max_workers=width, thread_name_prefix='to_task') as pool:
+def _width(context: ToTaskContext, width: int) -> int:
+    """``width``, or less when each task's two sockets would pass the open-files limit (``ulimit -n``)."""
+    try:
+        import resource
 
-        def fill() -> None:
-            while len(pending) < width * 2:
-                if not ready:
-                    chunk = next(chunks, None)
-                    if chunk is None:
-                        return
-                    details = processor.prefetch(project, chunk)
-                    ready.extend((task_id, details.get(task_id)) for task_id in chunk)
-                task_id, task = ready.popleft()
-                pending.add(pool.submit(processor.process, task_id, task))
-
-        fill()
-        while pending:
-            finished, still = wait(pending, return_when=FIRST_COMPLETED)
-            pending.clear()
-            pending.update(still)
-            for future in finished:
-                _record(context, future.result())
-            fill()
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return width
+    if soft == resource.RLIM_INFINITY or width <= (soft - FD_RESERVE) // 2:
+        return width
+    allowed = max(1, (soft - FD_RESERVE) // 2)
+    assert context.runtime_ctx is not None
+    context.runtime_ctx.log_message(
+        f'concurrency {width} needs more open files than the limit ({soft}) allows: running {allowed} at a time '
+        '(raise it with ulimit -n)',
+        'warning',
+    )
+    return allowed
 
 
 def _record(context: ToTaskContext, outcome: TaskOutcome) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from synapse_sdk.enums import ServeAppStatus
 from synapse_sdk.exceptions import ClientError, PreProcessorError
+from synapse_sdk.plugins.actions.to_task._release import max_batch_size
 from synapse_sdk.plugins.actions.to_task.processing import TaskFailed, file_name
 from synapse_sdk.plugins.actions.to_task.steps import StepFailure, as_step_failure
 from synapse_sdk.utils.redact import sanitize_urls
@@ -43,18 +44,9 @@ def prepare(action: ToTaskAction, context: ToTaskContext) -> dict[str, Any]:
     except Exception as exc:
         raise as_step_failure('Failed to prepare inference', exc) from exc
     ensure_running(action, context, code, config)
-    max_batch = _max_batch_size(config)
+    max_batch = max_batch_size(config)
     batch_size = max(max_batch or 1, p.batch_size, int(p.pre_processor_params.get('batch_size') or 1), 1)
     return {'code': code, 'version': version, 'config': config, 'max_batch_size': max_batch, 'batch_size': batch_size}
-
-
-def _max_batch_size(config: dict[str, Any]) -> int | None:
-    actions = config.get('actions') or {}
-    for name in ('deployment', 'inference'):
-        batch = ((actions.get(name) or {}).get('serve_options') or {}).get('batch') or {}
-        if isinstance(batch.get('max_batch_size'), int):
-            return batch['max_batch_size']
-    return None
 
 
 def dispatch_payload(config: dict[str, Any]) -> dict[str, Any]:

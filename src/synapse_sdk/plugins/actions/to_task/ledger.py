@@ -2,8 +2,11 @@
 
 One JSON-lines file per job key under ``<state dir>/to_task/``. For each task the worker appends
 an ``intent`` (hash of the data about to be written) before the PUT and ``done`` after it;
-failures are appended too. Lines are flushed as written, so a killed process loses at most the
-line it was writing, and a torn last line is ignored on load.
+failures are appended too. An intent reaches the file before its PUT is sent, together with the
+``done``/``failed`` lines queued since the last one (one ``write`` per task), so a killed process
+loses at most some ``done`` lines, which a re-run recovers from the intents (the data is in place).
+On open, a torn last line is cut off (or, if whole, given its newline) so the next append starts
+on a line of its own.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+MAX_PENDING = 256  #: queued ``done``/``failed`` lines written at once even without an intent
 
 
 def state_dir() -> Path:
@@ -41,6 +46,25 @@ def job_key(
     return data_hash([host.rstrip('/'), project, task_filters, method, source, pre_processor_params, schema])
 
 
+def _parse(line: str) -> dict[str, Any] | None:
+    """A ledger record (``t`` an int, ``s`` its kind), or None when the line is not a whole record."""
+    try:
+        record = json.loads(line)
+        record['t'] = int(record['t'])
+        if record['s'] in ('intent', 'done'):
+            record['h'] = str(record['h'])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return record
+
+
+def _line(task_id: int, kind: str, digest: str) -> bytes:
+    """An ``intent``/``done`` line (the same bytes ``json.dumps`` writes for it, built directly)."""
+    if type(task_id) is int and digest.isalnum() and digest.isascii():
+        return f'{{"t":{task_id},"s":"{kind}","h":"{digest}"}}\n'.encode('ascii')
+    return (json.dumps({'t': task_id, 's': kind, 'h': digest}, separators=(',', ':')) + '\n').encode('utf-8')
+
+
 @dataclass
 class LedgerState:
     """What earlier runs recorded."""
@@ -58,7 +82,8 @@ class Ledger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.state = self._load()
         self._lock = threading.Lock()
-        self._fh: IO[str] | None = None  # opened on the first write
+        self._pending: list[bytes] = []
+        self._fd: int | None = None  # opened on the first write
 
     @classmethod
     def for_key(cls, key: str) -> Ledger:
@@ -69,13 +94,13 @@ class Ledger:
         state = LedgerState()
         if not self.path.exists():
             return state
-        with self.path.open(encoding='utf-8') as fh:
+        self._mend_last_line()
+        with self.path.open(encoding='utf-8', errors='replace') as fh:
             for line in fh:
-                try:
-                    record = json.loads(line)
-                    task_id, kind = int(record['t']), record['s']
-                except (ValueError, KeyError, TypeError):
-                    continue  # a torn last line from a killed run
+                record = _parse(line)
+                if record is None:
+                    continue  # not one of ours (a hand edit, say)
+                task_id, kind = record['t'], record['s']
                 if kind == 'intent':
                     state.intents[task_id] = record['h']
                 elif kind == 'done':
@@ -83,32 +108,78 @@ class Ledger:
                     state.intents.pop(task_id, None)
                     state.failed.pop(task_id, None)
                 elif kind == 'failed':
-                    state.failed[task_id] = record.get('e', '')
+                    state.failed[task_id] = str(record.get('e', ''))
         return state
 
-    def _append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, separators=(',', ':')) + '\n'
+    def _mend_last_line(self) -> None:
+        """A run killed mid-write leaves a last line without ``\\n``: the next append would be glued to it.
+
+        A complete record just missing its newline gets one; a torn fragment is cut off.
+        """
+        with self.path.open('rb+') as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            fh.seek(max(0, size - 1))
+            if fh.read(1) == b'\n':
+                return
+            start = max(0, size - 4096)
+            while True:  # find the start of the last line
+                fh.seek(start)
+                cut = fh.read(size - start).rfind(b'\n')
+                if cut >= 0 or start == 0:
+                    break
+                start = max(0, start - 4096)
+            line_start = start + cut + 1 if cut >= 0 else 0
+            fh.seek(line_start)
+            tail = fh.read()
+            if _parse(tail.decode('utf-8', errors='replace')) is not None:
+                fh.write(b'\n')
+            else:
+                fh.truncate(line_start)
+
+    def _append(self, line: bytes, *, now: bool) -> None:
+        """Queue a line; with ``now`` write every queued line (one ``write`` to an ``O_APPEND`` file)."""
         with self._lock:
-            if self._fh is None:
-                self._fh = self.path.open('a', encoding='utf-8')
-            self._fh.write(line)
-            self._fh.flush()
+            self._pending.append(line)
+            if now or len(self._pending) >= MAX_PENDING:
+                self._write()
+
+    def _write(self) -> None:
+        if not self._pending:
+            return
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        data = b''.join(self._pending)
+        self._pending.clear()
+        while data:
+            data = data[os.write(self._fd, data) :]
 
     def intent(self, task_id: int, digest: str) -> None:
-        """About to write data with hash ``digest`` to ``task_id``."""
-        self._append({'t': task_id, 's': 'intent', 'h': digest})
+        """About to write data with hash ``digest`` to ``task_id``: on disk before this returns."""
+        self._append(_line(task_id, 'intent', digest), now=True)
 
     def done(self, task_id: int, digest: str) -> None:
-        """``task_id`` holds the data with hash ``digest``."""
-        self._append({'t': task_id, 's': 'done', 'h': digest})
+        """``task_id`` holds the data with hash ``digest`` (written with the next intent, or at close).
+
+        Losing it to a kill is harmless: the intent is on disk and a re-run finds the data in place.
+        """
+        self._append(_line(task_id, 'done', digest), now=False)
 
     def failed(self, task_id: int, error: str) -> None:
-        """``task_id`` could not be annotated."""
-        self._append({'t': task_id, 's': 'failed', 'e': error})
+        """``task_id`` could not be annotated (written with the next intent, or at close)."""
+        line = json.dumps({'t': task_id, 's': 'failed', 'e': error}, separators=(',', ':')) + '\n'
+        self._append(line.encode('utf-8'), now=False)
+
+    def flush(self) -> None:
+        """Write every queued line."""
+        with self._lock:
+            self._write()
 
     def close(self) -> None:
-        """Close the file."""
+        """Write what is queued and close the file."""
         with self._lock:
-            if self._fh is not None:
-                self._fh.close()
-                self._fh = None
+            self._write()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None

@@ -24,6 +24,25 @@ class TaskProcessStatus(StrEnum):
     SKIPPED = 'skipped'  #: already annotated by an earlier run of the same job (resume)
 
 
+class _TaskFilterLimit(BaseModel):
+    """The one key of ``task_filters`` ToTask reads itself (the rest go to the server verbatim)."""
+
+    model_config = ConfigDict(extra='ignore')
+
+    limit: int | None = None
+
+    @field_validator('limit', mode='before')
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise PydanticCustomError('limit', 'must be a whole number >= 0, or null for no limit')
+        return value
+
+
 class ToTaskParams(BaseModel):
     """Params of the to_task action."""
 
@@ -43,11 +62,21 @@ class ToTaskParams(BaseModel):
     pre_processor_params: dict[str, Any] = Field(default_factory=dict)
     batch_size: int = Field(default=1, ge=1)
     schema_name: Literal['dm_schema_v1', 'any'] = Field(default='dm_schema_v1', alias='schema')
-    concurrency: int = Field(default=16, ge=1, le=256, description='Tasks processed at once')
+    concurrency: int = Field(default=16, ge=1, description='Tasks processed at once')
     pre_processor_timeout_seconds: float = Field(default=180, gt=0)
     pre_processor_poll_seconds: float = Field(default=10, gt=0)
     resume: bool = Field(default=True, description='Skip tasks an earlier run of the same job annotated')
     retry_failed: bool = Field(default=False, description="Process only the tasks the previous run's ledger failed")
+    annotate_retries: int = Field(
+        default=2, ge=0, le=10, description="Extra attempts of a task's PUT after a 500 (it writes the same data)"
+    )
+
+    @field_validator('task_filters')
+    @classmethod
+    def _check_limit(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if 'limit' not in value:
+            return value
+        return {**value, 'limit': _TaskFilterLimit.model_validate(value).limit}
 
     @field_validator('name')
     @classmethod

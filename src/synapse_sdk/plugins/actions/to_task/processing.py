@@ -1,11 +1,14 @@
-"""Annotating one task: read it, find its files, convert, write (runs in worker threads)."""
+"""Annotating one task: read it, find its files, convert, write (a generator of I/O steps, see ``Op``)."""
 
 from __future__ import annotations
 
+import logging
+import random
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from synapse_sdk.exceptions import ClientError
+from synapse_sdk.exceptions import ClientError, ServerError
 from synapse_sdk.plugins.actions.to_task.ledger import Ledger, LedgerState, data_hash
 from synapse_sdk.plugins.actions.to_task.models import TaskProcessStatus, ToTaskMethod, ToTaskParams
 from synapse_sdk.utils.redact import sanitize_urls
@@ -13,8 +16,10 @@ from synapse_sdk.utils.redact import sanitize_urls
 if TYPE_CHECKING:
     from synapse_sdk.plugins.actions.to_task.action import ToTaskAction
 
+logger = logging.getLogger('synapse_sdk.plugins.to_task')
 
 TASK_FIELDS = 'id,data,data_unit'
+ANNOTATE_RETRY_BACKOFF = 0.2  #: seconds; the cap of the jittered pause before a PUT's n-th retry is this x 2**(n-1)
 
 
 class TaskFailed(Exception):
@@ -66,20 +71,33 @@ def find_spec_file(files: list[dict[str, Any]], spec: str) -> dict[str, Any] | N
     return None
 
 
-class TaskProcessor:
-    """Processes tasks of one run; shared by the worker threads (holds no per-task state)."""
+Op = tuple[str, tuple[Any, ...]]
+"""One I/O step of a task, ``(name, args)``: ``get_task``, ``get_data_unit``, ``download_json``, ``list_tasks``,
+``annotate``, ``hook`` (a blocking callable) or ``sleep``; the driver answers it with the result or raises into it."""
+TaskSteps = Generator[Op, Any, TaskOutcome]
 
-    def __init__(self, action: ToTaskAction, params: ToTaskParams, client: Any, ledger: Ledger | None) -> None:
+
+class TaskProcessor:
+    """The work of one task, written once as a generator of I/O steps (holds no per-task state).
+
+    The pipeline drives it either on its event loop (each step awaited: aiohttp, hooks on worker
+    threads) or whole on one worker thread (each step a plain call on the run's client).
+    """
+
+    def __init__(self, action: ToTaskAction, params: ToTaskParams, ledger: Ledger | None) -> None:
         self.action = action
         self.params = params
-        self.client = client
         self.ledger = ledger
         self.state = ledger.state if ledger is not None and params.resume else LedgerState()
+        self.schema = 'any' if params.schema_name == 'any' else None
+        self.inline_file_hook = params.method is ToTaskMethod.FILE and action.uses_default_file_hook()
 
-    def prefetch(self, project: int, task_ids: list[int]) -> dict[int, dict[str, Any]]:
+    def prefetch(self, project: int, task_ids: list[int]) -> Generator[Op, Any, dict[int, dict[str, Any]]]:
         """Details of many tasks in one listing call (``id__in``); ``{}`` when the backend cannot answer so.
 
-        Tasks missing from the answer are read one by one later, so this is only a shortcut.
+        Each row has the shape of ``tasks/{id}/?fields=id,data,data_unit&expand=data_unit`` (only
+        rows with ``data`` and an expanded ``data_unit`` are used); tasks missing from the answer
+        are read one by one, so this is only a shortcut.
         """
         wanted = [t for t in task_ids if t not in self.state.done]
         if not wanted:
@@ -92,7 +110,7 @@ class TaskProcessor:
             'page_size': len(wanted),
         }
         try:
-            reply = self.client.list_tasks(params=query)
+            reply = yield ('list_tasks', (query,))
         except Exception:  # the per-task path still works
             return {}
         items = reply.get('results') if isinstance(reply, dict) else reply
@@ -108,21 +126,21 @@ class TaskProcessor:
             and isinstance(t.get('data_unit'), dict)
         }
 
-    def process(self, task_id: int, task: dict[str, Any] | None = None) -> TaskOutcome:
+    def process(self, task_id: int, task: dict[str, Any] | None = None) -> TaskSteps:
         """Annotate ``task_id`` (``task``: its details when already fetched); never raises."""
         if task_id in self.state.done:
             return TaskOutcome(task_id, TaskProcessStatus.SKIPPED)
         try:
-            return self._process(task_id, task)
+            return (yield from self._process(task_id, task))
         except Exception as exc:  # a task-level error never stops the job
             error = error_text(exc)
             if self.ledger is not None:
                 self.ledger.failed(task_id, error)
             return TaskOutcome(task_id, TaskProcessStatus.FAILED, error)
 
-    def _process(self, task_id: int, task: dict[str, Any] | None) -> TaskOutcome:
+    def _process(self, task_id: int, task: dict[str, Any] | None) -> TaskSteps:
         if task is None:
-            task = self.client.get_task(task_id, params={'fields': TASK_FIELDS, 'expand': 'data_unit'})
+            task = yield ('get_task', (task_id, {'fields': TASK_FIELDS, 'expand': 'data_unit'}))
         if not isinstance(task, dict):
             raise TaskFailed('Invalid task response')
         pending = self.state.intents.get(task_id)
@@ -130,46 +148,67 @@ class TaskProcessor:
             # an earlier run wrote this data but died before recording it
             self._record_done(task_id, pending)
             return TaskOutcome(task_id, TaskProcessStatus.SKIPPED)
-        files = self._files(task)
+        files = yield from self._files(task)
         primary = next((f for f in files if f.get('is_primary') and f.get('url')), None)
         if primary is None:
             raise TaskFailed('Primary file URL not found for task')
         if self.params.method is ToTaskMethod.FILE:
-            data = self._from_file(task, files, primary)
+            data = yield from self._from_file(task, files, primary)
         else:
-            data = self.action.annotate_from_inference(task, files, primary)
+            data = yield ('hook', (self.action.annotate_from_inference, (task, files, primary), {}))
         if not isinstance(data, dict):
             raise TaskFailed(f'Conversion returned {type(data).__name__}; task data must be an object')
         digest = data_hash(data)
         if self.ledger is not None:
             self.ledger.intent(task_id, digest)
-        schema = 'any' if self.params.schema_name == 'any' else None
-        self.client.annotate_task_data(task_id, data, schema=schema)
+        yield from self._put(task_id, data)
         self._record_done(task_id, digest)
         return TaskOutcome(task_id, TaskProcessStatus.SUCCESS)
+
+    def _put(self, task_id: int, data: dict[str, Any]) -> Generator[Op, Any, None]:
+        """The PUT, repeated after a 500 up to ``annotate_retries`` times: it writes the same data again."""
+        retries = self.params.annotate_retries
+        for attempt in range(retries + 1):
+            try:
+                yield ('annotate', (task_id, data, self.schema))
+                return
+            except ServerError as exc:
+                if exc.status_code != 500 or attempt == retries:
+                    raise
+            logger.warning('Retrying PUT of task %d after 500 (attempt %d of %d)', task_id, attempt + 2, retries + 1)
+            yield ('sleep', (random.uniform(0, ANNOTATE_RETRY_BACKOFF * 2**attempt),))
 
     def _record_done(self, task_id: int, digest: str) -> None:
         if self.ledger is not None:
             self.ledger.done(task_id, digest)
 
-    def _files(self, task: dict[str, Any]) -> list[dict[str, Any]]:
+    def _files(self, task: dict[str, Any]) -> Generator[Op, Any, list[dict[str, Any]]]:
         unit = task.get('data_unit')
         if not unit:
             raise TaskFailed('Task does not have a data unit')
         files = normalise_files(unit.get('files')) if isinstance(unit, dict) else []
         if not files:
             unit_id = unit.get('id') if isinstance(unit, dict) else unit
-            fetched = self.client.get_data_unit(unit_id, params={'expand': 'files'})
+            fetched = yield ('get_data_unit', (unit_id, {'expand': 'files'}))
             files = normalise_files(fetched.get('files') if isinstance(fetched, dict) else None)
         if not files:
             raise TaskFailed('Data unit does not have files')
         return files
 
-    def _from_file(self, task: dict[str, Any], files: list[dict[str, Any]], primary: dict[str, Any]) -> Any:
+    def _from_file(
+        self, task: dict[str, Any], files: list[dict[str, Any]], primary: dict[str, Any]
+    ) -> Generator[Op, Any, Any]:
         spec = self.params.target_specification_name or ''
         target = find_spec_file(files, spec)
         if target is None or not target.get('url'):
             raise TaskFailed('Target specification file not found for task')
-        return self.action.convert_data_from_file(
-            primary['url'], file_name(primary), target['url'], file_name(target), task_data=task
-        )
+        if self.inline_file_hook:  # the default hook, without the trip to a worker thread
+            try:
+                data = yield ('download_json', (target['url'],))
+            except Exception as exc:
+                raise TaskFailed('Failed to download JSON from URL') from exc
+            if not isinstance(data, dict):
+                raise TaskFailed('Failed to download JSON from URL')
+            return data
+        args = (primary['url'], file_name(primary), target['url'], file_name(target))
+        return (yield ('hook', (self.action.convert_data_from_file, args, {'task_data': task})))

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from synapse_sdk.plugins.actions.to_task._release import max_batch_size
 from synapse_sdk.plugins.actions.to_task.annotate import annotate_all
 from synapse_sdk.plugins.actions.to_task.context import ToTaskContext
 from synapse_sdk.plugins.actions.to_task.models import ToTaskMethod
 from synapse_sdk.plugins.steps import BaseStep, StepResult
+from synapse_sdk.plugins.steps.orchestrator import StepFailure
 from synapse_sdk.utils.redact import sanitize_urls
 
 #: progress weights per method: (file, inference)
@@ -21,13 +23,8 @@ WEIGHTS = {
 }
 
 
-class StepFailure(Exception):
-    """A job-level failure; its text becomes ``Step '<step>' failed: <text>``."""
-
-
 def as_step_failure(prefix: str, exc: Exception) -> StepFailure:
-    if isinstance(exc, StepFailure):
-        return exc
+    """``<prefix>: <sanitised error>``; raise it ``from exc`` so the StepError's cause is ``exc``."""
     return StepFailure(f'{prefix}: {sanitize_urls(str(exc)) or type(exc).__name__}')
 
 
@@ -73,6 +70,8 @@ class InitializeStep(ToTaskStep):
             collection = context.client.get_data_collection(collection_id)
             if not isinstance(collection, dict):
                 raise StepFailure('Invalid data collection response')
+        except StepFailure:
+            raise
         except Exception as exc:
             raise as_step_failure('Failed to initialize', exc) from exc
         context.project, context.data_collection = project, collection
@@ -112,7 +111,23 @@ class PrepareStep(ToTaskStep):
         if spec not in names:
             raise StepFailure(f"Target specification '{spec}' not found in file specifications")
         context.batch_size = params.batch_size
-        return StepResult(data={'target_specification_name': spec})
+        if params.pre_processor is not None and params.batch_size <= 1:
+            context.batch_size = self._release_batch_size(context, params.pre_processor)
+        return StepResult(data={'target_specification_name': spec, 'batch_size': context.batch_size})
+
+    @staticmethod
+    def _release_batch_size(context: ToTaskContext, release_id: int) -> int:
+        """The pre-processor release's ``max_batch_size`` (1 when it sets none)."""
+        try:
+            release = context.client.get_plugin_release(release_id)
+            if not isinstance(release, dict):
+                raise StepFailure('Invalid pre-processor response')
+        except StepFailure:
+            raise
+        except Exception as exc:
+            raise as_step_failure('Failed to validate target specification', exc) from exc
+        config = release.get('config') if isinstance(release.get('config'), dict) else {}
+        return max_batch_size(config) or 1
 
     def rollback(self, context: ToTaskContext, result: StepResult) -> None:
         context.inference = None
@@ -137,12 +152,12 @@ class FetchTasksStep(ToTaskStep):
             else:
                 query = {**encode_filters(filters), 'project': params.project, 'fields': 'id'}
                 ids = _unique_ids(_iter_tasks(context.client.list_tasks(params=query, list_all=True)))
+            if limit is not None:  # checked when params are parsed; guarded here for callers that bypass that
+                ids = ids[: max(int(limit), 0)]
         except StepFailure:
             raise
         except Exception as exc:
             raise as_step_failure('Failed to fetch tasks', exc) from exc
-        if limit is not None:
-            ids = ids[: max(int(limit), 0)]
         if not ids:
             raise StepFailure('No tasks found to annotate')
         context.task_ids = ids
@@ -161,6 +176,8 @@ class AnnotateStep(ToTaskStep):
     def execute(self, context: ToTaskContext) -> StepResult:
         try:
             annotate_all(context)
+        except StepFailure:
+            raise
         except Exception as exc:
             raise as_step_failure('Failed to process tasks', exc) from exc
         return StepResult(data={'success': context.success_count, 'failed': context.failed_count})

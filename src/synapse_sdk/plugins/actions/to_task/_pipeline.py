@@ -1,0 +1,204 @@
+"""The annotate pipeline: tasks run on an asyncio loop in a thread of its own, outcomes come back in order.
+
+At most ``width`` tasks are in flight; task details are read ahead one chunk (``id__in`` listing)
+at a time. Each task is a generator of I/O steps (``processing.TaskProcessor``): on the aiohttp
+path the loop awaits each step and only blocking hooks go to the pool of ``width`` worker
+threads; on the client path the whole task runs on one worker thread. Each outcome is handed to the
+caller's thread as the task ends (completion order), where progress, metrics, events and logs
+are written, so loggers never run on the loop or on a worker thread. If the caller falls behind,
+the loop stops starting tasks until it catches up: memory stays flat however many tasks there are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Awaitable, Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from synapse_sdk.plugins.actions.to_task._io import ClientIO, drive_async, drive_sync
+from synapse_sdk.plugins.actions.to_task.processing import Op, TaskOutcome, TaskProcessor, TaskSteps
+
+if TYPE_CHECKING:
+    from synapse_sdk.plugins.actions.to_task._aiohttp_io import HTTPSettings
+    from synapse_sdk.plugins.actions.to_task.action import ToTaskAction
+    from synapse_sdk.plugins.actions.to_task.ledger import Ledger
+    from synapse_sdk.plugins.actions.to_task.models import ToTaskParams
+
+logger = logging.getLogger('synapse_sdk.plugins.to_task')
+
+PREFETCH_CHUNK = 100  #: task details read per listing call
+HTTP_ENV = 'SYNAPSE_TO_TASK_HTTP'  #: ``client`` forces every call through the run's own client
+DRAIN_PAUSE = 0.01  #: seconds the caller's thread lets outcomes gather before taking them
+_END = object()
+
+
+def choose_http(client: Any) -> tuple[str, HTTPSettings | None]:
+    """``('aiohttp', settings)`` for a plain network client when aiohttp is installed, else ``('client', None)``.
+
+    ``('client-no-aiohttp', None)`` says the fast path was possible but aiohttp is missing.
+    """
+    if os.environ.get(HTTP_ENV, 'auto').strip().lower() == 'client':
+        return 'client', None
+    from synapse_sdk.plugins.actions.to_task._aiohttp_io import http_settings
+
+    settings = http_settings(client)
+    if settings is None:
+        return 'client', None
+    try:
+        import aiohttp
+    except ImportError:
+        return 'client-no-aiohttp', None
+    if not hasattr(aiohttp, 'ConnectionTimeoutError'):  # aiohttp < 3.10
+        return 'client-no-aiohttp', None
+    return 'aiohttp', settings
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop  # optional: a faster loop when installed
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+class TaskRunner:
+    """Runs one annotate pass; iterate :meth:`outcomes` on the caller's thread."""
+
+    def __init__(
+        self,
+        action: ToTaskAction,
+        params: ToTaskParams,
+        client: Any,
+        ledger: Ledger | None,
+        width: int,
+        http: tuple[str, HTTPSettings | None],
+    ) -> None:
+        self.action, self.params, self.client, self.ledger = action, params, client, ledger
+        self.width = width
+        self.http = http
+        self.backlog = max(64, 4 * width)  #: outcomes the caller may have unread before tasks pause
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()
+
+    def outcomes(self, project: int, ids: list[int]) -> Iterator[TaskOutcome]:
+        """Each task's outcome as it ends; stops the pipeline if the caller stops iterating."""
+        thread = threading.Thread(target=self._thread, args=(project, ids), name='to_task-loop', daemon=True)
+        thread.start()
+        finished = False
+        try:
+            while not finished:
+                for item in self._drain():
+                    if item is _END:
+                        finished = True
+                    elif isinstance(item, BaseException):
+                        finished = True
+                        raise item
+                    else:
+                        yield item
+        finally:
+            if not finished:
+                self._cancel()
+            thread.join()
+
+    def _drain(self) -> list[Any]:
+        """What the loop has handed over: waits for one item, then takes the rest after a short pause.
+
+        Taking outcomes in small batches (about every ``DRAIN_PAUSE`` s) instead of waking for
+        each one keeps the two threads from trading the GIL on every task.
+        """
+        items = [self._queue.get()]
+        time.sleep(DRAIN_PAUSE)
+        while True:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                return items
+
+    # ------------------------------------------------------------------ the loop thread
+    def _thread(self, project: int, ids: list[int]) -> None:
+        try:
+            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                runner.run(self._main(project, ids))
+        except BaseException as exc:  # handed to the caller's thread
+            self._queue.put(exc)
+        else:
+            self._queue.put(_END)
+
+    def _cancel(self) -> None:
+        with self._lock:
+            self._stop.set()
+            if self._loop is not None and self._task is not None:
+                self._loop.call_soon_threadsafe(self._task.cancel)
+
+    async def _main(self, project: int, ids: list[int]) -> None:
+        with self._lock:
+            if self._stop.is_set():
+                return
+            self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+        pool = ThreadPoolExecutor(max_workers=self.width + 2, thread_name_prefix='to_task')
+        kind, settings = self.http
+        fast = None
+        try:
+            if kind == 'aiohttp' and settings is not None:
+                from synapse_sdk.plugins.actions.to_task._aiohttp_io import AiohttpIO
+
+                fast = AiohttpIO(settings, pool, self.width)
+                await fast.start()
+                self.action._task_io = fast
+                drive: Drive = functools.partial(drive_async, io=fast)
+            else:
+                io = ClientIO(self.client)
+                self.action._task_io = io
+                drive = functools.partial(_on_thread, pool, io)
+            await self._feed(TaskProcessor(self.action, self.params, self.ledger), drive, project, ids)
+        finally:
+            self.action._task_io = None
+            if fast is not None:
+                await fast.close()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    async def _feed(self, processor: TaskProcessor, drive: Drive, project: int, ids: list[int]) -> None:
+        slots = asyncio.Semaphore(self.width)
+        running: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            slots.release()
+
+        ahead = asyncio.ensure_future(drive(processor.prefetch(project, ids[:PREFETCH_CHUNK])))
+        for start in range(0, len(ids), PREFETCH_CHUNK):
+            details = await ahead
+            following = ids[start + PREFETCH_CHUNK : start + 2 * PREFETCH_CHUNK]
+            ahead = asyncio.ensure_future(drive(processor.prefetch(project, following)))
+            for task_id in ids[start : start + PREFETCH_CHUNK]:
+                await slots.acquire()
+                while self._queue.qsize() > self.backlog:  # the caller is behind: let it catch up
+                    await asyncio.sleep(0.005)
+                steps = processor.process(task_id, details.pop(task_id, None))
+                task = asyncio.ensure_future(self._one(drive, steps))
+                running.add(task)
+                task.add_done_callback(finished)
+        await ahead  # the read-ahead after the last chunk (empty: no call)
+        if running:
+            await asyncio.gather(*running)
+
+    async def _one(self, drive: Drive, steps: TaskSteps) -> None:
+        self._queue.put(await drive(steps))
+
+
+Drive = Callable[[Generator[Op, Any, Any]], Awaitable[Any]]
+
+
+def _on_thread(pool: ThreadPoolExecutor, io: ClientIO, steps: Generator[Op, Any, Any]) -> Awaitable[Any]:
+    """All of ``steps`` on one worker thread (the client path: one thread hop per task)."""
+    return asyncio.get_running_loop().run_in_executor(pool, drive_sync, steps, io)
