@@ -243,11 +243,14 @@ class ExecutorError(SynapseError):
 
 
 class JobFailedError(ExecutorError):
-    """A job ended FAILED or STOPPED."""
+    """A job ended FAILED or STOPPED; ``details`` may hold Ray's full message (``ray_message``)."""
 
-    def __init__(self, job_id: str, status: str, message: str | None = None) -> None:
+    def __init__(
+        self, job_id: str, status: str, message: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
         self.job_id = job_id
         self.status = status
+        self.details: dict[str, Any] = dict(details or {})
         super().__init__(message or f"Job '{job_id}' ended with status {status}")
 
 

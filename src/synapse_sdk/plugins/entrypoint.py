@@ -1,8 +1,9 @@
 """The worker side of Ray runs: ``python -m synapse_sdk.plugins.entrypoint``.
 
 It reads the run from the environment (``SYNAPSE_ACTION_ENTRYPOINT``, ``SYNAPSE_ACTION_PARAMS`` or
-``SYNAPSE_ACTION_PARAMS_FILE``, ``SYNAPSE_JOB_ID`` ...), loads the plugin's credentials from
-``SYNAPSE_SECRETS_FILE`` (never from the command line), runs the action through the one runner every
+``SYNAPSE_ACTION_PARAMS_FILE``, ``SYNAPSE_JOB_ID`` ...), loads the plugin's credentials from the
+job's own package ``SYNAPSE_SECRETS_MODULE`` (deleted once read) or ``SYNAPSE_SECRETS_FILE`` (never
+from the command line or env vars), runs the action through the one runner every
 executor uses, and prints the result as one JSON record between ``__SYNAPSE_RESULT_START__`` and
 ``__SYNAPSE_RESULT_END__`` (a failure as one record between the ``ERROR`` markers, exit code 1).
 When the run belongs to a backend job, events, progress, metrics and the final status and result
@@ -125,18 +126,81 @@ def run_entrypoint(
 # --------------------------------------------------------------------------- the job worker
 
 
-def _load_secrets(environ: dict[str, str]) -> None:
-    """Merge ``SYNAPSE_SECRETS_FILE`` into the environment and mark every value as a secret."""
-    name = environ.get('SYNAPSE_SECRETS_FILE')
-    if not name:
-        return
+def _secrets_package_file(name: str) -> Path | None:
+    """``<entry>/<name>/secrets.json`` for the first ``sys.path`` entry that has it (Ray's ``py_modules``)."""
+    from synapse_sdk.plugins.executors.ray._packaging import SECRETS_MODULE_FILE
+
+    entries = [*sys.path, *os.environ.get('PYTHONPATH', '').split(os.pathsep)]
+    for entry in dict.fromkeys(e for e in entries if e):
+        candidate = Path(entry) / name / SECRETS_MODULE_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _take_secrets_package(name: str) -> str:
+    """Read the job's credentials package and delete it, so the plugin never finds it on disk."""
+    from synapse_sdk.plugins.executors.ray._packaging import SECRETS_MODULE_PREFIX
+
+    if not (name.startswith(SECRETS_MODULE_PREFIX) and name.isidentifier()):
+        raise ExecutionError(f'SYNAPSE_SECRETS_MODULE must name a {SECRETS_MODULE_PREFIX}* package, got {name!r}')
+    file = _secrets_package_file(name)
+    if file is None:
+        raise ExecutionError(
+            f'The run credentials package {name} is not on sys.path; was the job submitted by the SDK?'
+        )
     try:
-        secrets = json.loads(Path(name).read_text(encoding='utf-8'))
-    except (OSError, ValueError) as exc:
-        raise ExecutionError(f'Cannot read the run credentials file {name}: {type(exc).__name__}') from None
+        return file.read_text(encoding='utf-8')
+    finally:
+        file.unlink(missing_ok=True)
+        try:
+            file.parent.rmdir()
+        except OSError:
+            pass
+        root = str(file.parent.parent)
+        if root in sys.path:
+            sys.path.remove(root)
+
+
+def _load_secrets(environ: dict[str, str]) -> list[str]:
+    """Merge the run's credentials into the environment, mark them secret and return their values.
+
+    They come from the job's own package (``SYNAPSE_SECRETS_MODULE``, deleted once read) or from a
+    file (``SYNAPSE_SECRETS_FILE``).
+    """
+    module = environ.get('SYNAPSE_SECRETS_MODULE')
+    name = environ.get('SYNAPSE_SECRETS_FILE')
+    if not module and not name:
+        return []
+    try:
+        if module:
+            package = json.loads(_take_secrets_package(module))
+            if not isinstance(package, dict) or package.get('run') != module:
+                raise ValueError('the package belongs to another run')
+            secrets = package['secrets']
+        else:
+            secrets = json.loads(Path(str(name)).read_text(encoding='utf-8'))
+    except (OSError, ValueError, KeyError) as exc:
+        raise ExecutionError(f'Cannot read the run credentials {module or name}: {type(exc).__name__}') from None
     values = {str(k): str(v) for k, v in secrets.items()}
     add_secret(*values.values())
     environ.update(values)
+    return [v for v in values.values() if len(v) >= 6]
+
+
+def _mask_known(value: Any, secrets: list[str]) -> Any:
+    """``value`` with the run's own credentials masked wherever they occur literally (nothing else changes)."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, '***')
+        return value
+    if isinstance(value, dict):
+        return {_mask_known(k, secrets): _mask_known(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_known(v, secrets) for v in value]
+    return value
 
 
 def _params(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -170,8 +234,9 @@ def _emit(start: str, payload: dict[str, Any], end: str) -> None:
 def main(environ: dict[str, str] | None = None) -> int:
     """Run the action the environment describes; 0 on success, 1 on failure."""
     env = os.environ if environ is None else environ
+    shipped: list[str] = []
     try:
-        _load_secrets(env)  # type: ignore[arg-type]
+        shipped = _load_secrets(env)  # type: ignore[arg-type]
         entrypoint = env.get('SYNAPSE_ACTION_ENTRYPOINT')
         if not entrypoint:
             raise PluginError('SYNAPSE_ACTION_ENTRYPOINT is not set: the worker does not know which action to run')
@@ -196,7 +261,8 @@ def main(environ: dict[str, str] | None = None) -> int:
         print(f'Error: {error["type"]}: {error["message"]}', file=sys.stderr)
         _emit(ERROR_START, error, ERROR_END)
         return 1
-    _emit(RESULT_START, result_payload(result), RESULT_END)
+    # the record is read back as printed: only the run's own credentials are masked in it
+    _emit(RESULT_START, _mask_known(result_payload(result), shipped), RESULT_END)
     return 0
 
 

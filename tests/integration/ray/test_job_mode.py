@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import threading
 from pathlib import Path
 
 import pytest
-from ray_harness import SAMPLE
+from ray_harness import SAMPLE, files_containing
 
 from synapse_sdk.enums import JobStatus
 from synapse_sdk.exceptions import ConfigError, JobFailedError
@@ -17,6 +20,9 @@ from synapse_sdk.plugins.runner import run_plugin
 pytestmark = [pytest.mark.ray, pytest.mark.integration, pytest.mark.slow]
 
 TOKEN = 'sk-live-0123456789abcdefSECRET'
+OTHER_TOKEN = 'sk-live-fedcba9876543210OTHER'
+#: Result values that a pattern-based redaction would have altered.
+LOOKALIKES = {'text': 'token=abc', 'hex': '0123456789abcdef' * 4, 'bearer': 'Bearer abcdefgh12345678'}
 
 
 @pytest.fixture
@@ -65,6 +71,16 @@ def test_job_past_its_timeout_raises_and_can_be_stopped(jobs):
     job_id = jobs.submit('sleep', {'seconds': 60})
     with pytest.raises(TimeoutError, match=rf"^Job '{job_id}' did not finish within 1 s \(status (PENDING|RUNNING)\)"):
         jobs.wait(job_id, timeout_seconds=1)
+
+    # a reader that stops following early leaves no thread behind
+    followed = jobs.stream_logs(job_id)
+    seen = ''
+    while 'sleeping 60 s' not in seen:
+        seen += next(followed)
+    assert f'synapse-logs-{job_id}' in [t.name for t in threading.enumerate()]
+    followed.close()
+    assert f'synapse-logs-{job_id}' not in [t.name for t in threading.enumerate()]
+
     assert jobs.stop(job_id) is True
     with pytest.raises(JobFailedError, match=rf"^Job '{job_id}' ended with status STOPPED"):
         jobs.wait(job_id, timeout_seconds=30)
@@ -81,26 +97,45 @@ def test_bad_requirements_line_is_named_and_nothing_is_submitted(ray_cluster, sa
     assert len(executor.jobs.list_jobs()) == before
 
 
-def test_token_reaches_the_worker_but_no_log_entrypoint_metadata_or_runtime_env(ray_cluster, jobs, monkeypatch, capfd):
-    import hashlib
-
+def test_token_reaches_the_worker_outside_the_shared_working_dir(ray_cluster, jobs, monkeypatch, caplog, capfd):
+    caplog.set_level(logging.DEBUG)  # every log record of ours and Ray's client, not only warnings
     monkeypatch.setenv('SYNAPSE_HOST', 'http://127.0.0.1:9/')
     monkeypatch.setenv('SYNAPSE_ACCESS_TOKEN', TOKEN)
-    job_id = jobs.submit('credentials', {})
-    result = jobs.wait(job_id, timeout_seconds=60)
-    assert result == {
+    credentials_job = jobs.submit('credentials', {'echo': LOOKALIKES})
+    files_job = jobs.submit('files', {})
+    monkeypatch.setenv('SYNAPSE_ACCESS_TOKEN', OTHER_TOKEN)
+    other_job = jobs.submit('files', {})
+
+    assert jobs.wait(credentials_job, timeout_seconds=60) == {
         'token_sha256': hashlib.sha256(TOKEN.encode()).hexdigest(),
         'host': 'http://127.0.0.1:9/',
         'params_in_env': True,
+        'token': '***',  # the action returned the token itself: the worker masks it in its record
+        'secrets_on_path': [],  # read and deleted before the action ran
+        'echo': LOOKALIKES,  # values that only look like secrets come back unchanged
     }
-    raw = jobs.jobs.get_job_info(job_id)  # Ray's own view of the job, unfiltered
+    listing = {'files': ['config.yaml', 'plugin/__init__.py', 'plugin/actions.py']}
+    assert jobs.wait(files_job, timeout_seconds=60) == listing
+    assert jobs.wait(other_job, timeout_seconds=60) == listing
+
+    raw = [jobs.jobs.get_job_info(j) for j in (credentials_job, files_job, other_job)]  # Ray's own, unfiltered
+    assert len({info.runtime_env['working_dir'] for info in raw}) == 1  # one shared package, whatever the token
+    assert len({info.runtime_env['py_modules'][0] for info in raw}) == 3  # a credentials package per job
     visible = json.dumps(
-        {'entrypoint': raw.entrypoint, 'metadata': raw.metadata, 'runtime_env': raw.runtime_env}, default=str
+        [
+            {'entrypoint': i.entrypoint, 'metadata': i.metadata, 'runtime_env': i.runtime_env, 'message': i.message}
+            for i in raw
+        ],
+        default=str,
     )
-    assert TOKEN not in visible
-    assert TOKEN not in jobs.jobs.get_job_logs(job_id)
+    logs = ''.join(jobs.jobs.get_job_logs(j) for j in (credentials_job, files_job, other_job))
     out, err = capfd.readouterr()
-    assert TOKEN not in out + err
+    for token in (TOKEN, OTHER_TOKEN):
+        assert token not in visible
+        assert token not in logs
+        assert token not in out + err
+        assert token not in caplog.text
+        assert files_containing(ray_cluster, token) == []  # logs, unpacked packages: nowhere on the node
 
 
 def test_large_params_travel_as_a_file(jobs):

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synapse_sdk.enums import PackageManager
@@ -77,6 +77,7 @@ def test_unsupported_option_is_named(tmp_path):
         read_requirements(file)
 
 
+@settings(deadline=None)  # the first example imports packaging.requirements (~0.1 s on a busy machine)
 @given(st.from_regex(r'[A-Za-z]([A-Za-z0-9_.-]{0,18}[A-Za-z0-9])?(==[0-9]{1,3}(\.[0-9]{1,3}){0,2})?', fullmatch=True))
 def test_any_simple_requirement_is_accepted(line):
     import tempfile

@@ -108,3 +108,50 @@ def test_result_payload_shapes():
     assert result_payload({'a': Path('/p')}) == {'a': '/p'}
     assert result_payload(5) == {'result': 5}
     assert result_payload(None) == {'result': None}
+
+
+LOOKALIKES = {'text': 'token=abc', 'hex': '0123456789abcdef' * 4, 'bearer': 'Bearer abcdefgh12345678'}
+
+
+def test_credentials_package_is_read_deleted_and_masked_in_the_result(tmp_path, capsys, monkeypatch):
+    import hashlib
+
+    from synapse_sdk.plugins.executors.ray._packaging import secrets_module
+
+    token = 'tok-package-123456789'
+    name, folder = secrets_module({'SYNAPSE_ACCESS_TOKEN': token}, tmp_path)
+    monkeypatch.syspath_prepend(str(folder.parent))  # where Ray puts a py_modules package
+    monkeypatch.setenv('SYNAPSE_ACCESS_TOKEN', 'replaced-by-the-package')
+    monkeypatch.setenv('SYNAPSE_SECRETS_MODULE', name)
+    monkeypatch.setenv('SYNAPSE_ACTION_ENTRYPOINT', 'plugin.actions.credentials')
+    monkeypatch.setenv('SYNAPSE_ACTION_PARAMS', json.dumps({'echo': LOOKALIKES}))
+    assert main() == 0
+    out = capsys.readouterr().out
+    assert token not in out
+    assert _records(out)[0] == {
+        'token_sha256': hashlib.sha256(token.encode()).hexdigest(),
+        'host': None,
+        'params_in_env': True,
+        'token': '***',  # the run's own token, masked where it literally occurs
+        'secrets_on_path': [],  # gone before the action ran
+        'echo': LOOKALIKES,  # everything else exactly as returned
+    }
+    assert not folder.exists()
+
+
+def test_a_missing_or_foreign_credentials_package_is_an_error_record(tmp_path, capsys, monkeypatch):
+    from synapse_sdk.plugins.executors.ray._packaging import secrets_module
+
+    name, folder = secrets_module({'SYNAPSE_ACCESS_TOKEN': 'tok-foreign-123456'}, tmp_path)
+    monkeypatch.syspath_prepend(str(folder.parent))
+    foreign = folder.parent / '_synapse_run_other'
+    folder.rename(foreign)
+    env = {'SYNAPSE_ACTION_ENTRYPOINT': 'plugin.actions.add', 'SYNAPSE_SECRETS_MODULE': '_synapse_run_other'}
+    assert main(env) == 1
+    assert _records(capsys.readouterr().out)[1]['message'] == (
+        'Cannot read the run credentials _synapse_run_other: ValueError'
+    )
+    assert main({**env, 'SYNAPSE_SECRETS_MODULE': name}) == 1
+    assert _records(capsys.readouterr().out)[1]['message'] == (
+        f'The run credentials package {name} is not on sys.path; was the job submitted by the SDK?'
+    )

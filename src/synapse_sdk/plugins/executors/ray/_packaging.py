@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import os
+import secrets as secrets_lib
 import stat
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -23,16 +25,24 @@ __all__ = [
     'IGNORE_FILE',
     'PARAMS_FILE',
     'SECRETS_FILE',
+    'SECRETS_MODULE_FILE',
+    'SECRETS_MODULE_PREFIX',
     'IgnoreRules',
     'build_archive',
     'package_files',
+    'secrets_module',
 ]
 
 IGNORE_FILE = '.synapseignore'
 #: Large params travel in this file, next to the plugin code in the job's archive.
 PARAMS_FILE = '.synapse_params.json'
-#: Credentials for the worker travel in this file (mode 0600), never in env vars or the entrypoint.
+#: An old name of the worker's credentials file: never shipped from a plugin folder.
 SECRETS_FILE = '.synapse_secrets.json'
+#: A job's credentials travel in a package of its own (a Ray ``py_modules`` entry named with this
+#: prefix and a random suffix, holding only ``secrets.json``): never in the plugin's shared working
+#: dir, env vars or the entrypoint. The worker reads the file and deletes it before the action runs.
+SECRETS_MODULE_PREFIX = '_synapse_run_'
+SECRETS_MODULE_FILE = 'secrets.json'
 
 #: Never shipped, whatever ``.synapseignore`` says (``!`` lines cannot bring them back).
 ALWAYS_EXCLUDED: tuple[str, ...] = (
@@ -211,3 +221,19 @@ def build_archive(
             zf.writestr(info, data)
     os.replace(tmp, target)
     return target
+
+
+def secrets_module(secrets: Mapping[str, str], destination: str | os.PathLike[str]) -> tuple[str, Path]:
+    """Write a one-job credentials package under ``destination``; returns its name and folder.
+
+    The file is ``{"run": <name>, "secrets": {...}}`` with a random name: Ray names a package by the
+    hash of its files (not of its folder's name), so the name inside makes every job's package
+    distinct and its URI says nothing about the content.
+    """
+    name = f'{SECRETS_MODULE_PREFIX}{secrets_lib.token_hex(16)}'
+    folder = Path(destination) / 'synapse-secrets' / name
+    folder.mkdir(parents=True, mode=0o700)
+    fd = os.open(folder / SECRETS_MODULE_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, 'w', encoding='utf-8') as file:
+        json.dump({'run': name, 'secrets': dict(secrets)}, file)
+    return name, folder

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import importlib
 import os
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from synapse_sdk.exceptions import MissingDependencyError
+from synapse_sdk.plugins.executors.ray._auth import auth_failure_hint, auth_headers, is_auth_failure
 
 __all__ = [
     'DEFAULT_DASHBOARD_URL',
@@ -43,36 +43,6 @@ def loopback_environ() -> None:
     os.environ.setdefault('RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER', '0')
 
 
-def _token(environ: dict[str, str] | os._Environ[str]) -> str | None:
-    token = environ.get('RAY_AUTH_TOKEN')
-    if token:
-        return token.strip()
-    path = environ.get('RAY_AUTH_TOKEN_PATH')
-    candidates = [Path(path)] if path else [Path('~/.ray/auth_token').expanduser()]
-    for file in candidates:
-        try:
-            text = file.read_text(encoding='utf-8').strip()
-        except OSError:
-            continue
-        if text:
-            return text
-    return None
-
-
-def auth_headers(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """``Authorization: Bearer <token>`` for a cluster with Ray token authentication, else ``{}``.
-
-    The token comes from ``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token`` (where
-    ``ray start`` writes it). With ``RAY_AUTH_MODE=disabled`` no header is sent. A cluster without
-    token authentication ignores the header, so both kinds of cluster work.
-    """
-    env = os.environ if environ is None else environ
-    if env.get('RAY_AUTH_MODE', '').lower() == 'disabled':
-        return {}
-    token = _token(env)
-    return {'Authorization': f'Bearer {token}'} if token else {}
-
-
 def job_submission_client(address: str, headers: dict[str, str] | None = None) -> Any:
     """A ``JobSubmissionClient`` for the dashboard at ``address`` (token auth handled)."""
     loopback_environ()
@@ -80,10 +50,14 @@ def job_submission_client(address: str, headers: dict[str, str] | None = None) -
     merged = {**auth_headers(), **(headers or {})}
     try:
         return module.JobSubmissionClient(address, headers=merged or None)
-    except ConnectionError as exc:
+    except Exception as exc:
         from synapse_sdk.exceptions import ExecutorError
         from synapse_sdk.utils.redact import redact
 
+        if is_auth_failure(exc):
+            raise ExecutorError(f'Cannot use the Ray dashboard at {address}: {auth_failure_hint()}') from exc
+        if not isinstance(exc, ConnectionError):
+            raise
         raise ExecutorError(
             f'Cannot reach the Ray dashboard at {address}: {redact(str(exc)).splitlines()[0]}. '
             'Start a cluster (ray start --head) or pass the right dashboard URL'

@@ -219,7 +219,13 @@ def worker_environ(
     env var.
     """
     variables = forwarded_environ(environ)
-    for name in ('SYNAPSE_ACTION_PARAMS', 'SYNAPSE_ACTION_PARAMS_FILE', 'SYNAPSE_SECRETS_FILE', 'SYNAPSE_JOB_ID'):
+    for name in (
+        'SYNAPSE_ACTION_PARAMS',
+        'SYNAPSE_ACTION_PARAMS_FILE',
+        'SYNAPSE_SECRETS_FILE',
+        'SYNAPSE_SECRETS_MODULE',
+        'SYNAPSE_JOB_ID',
+    ):
         variables.pop(name, None)
     plugin_env = {**runtime.env, **{str(k): str(v) for k, v in dict(env or {}).items()}}
     variables.update(plugin_env)

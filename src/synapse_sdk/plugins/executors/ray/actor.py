@@ -11,7 +11,10 @@ from pydantic import BaseModel
 
 from synapse_sdk.exceptions import ExecutionError, ExecutorError
 from synapse_sdk.plugins.executors.ray._actor_worker import ActionWorker
+from synapse_sdk.plugins.executors.ray._auth import auth_failure_hint, init_ray, is_auth_failure
+from synapse_sdk.plugins.executors.ray._failures import runtime_env_failure
 from synapse_sdk.plugins.executors.ray._packaging import build_archive
+from synapse_sdk.plugins.executors.ray._placement import DEFAULT_PLACEMENT_TIMEOUT, DEFAULT_START_TIMEOUT, await_start
 from synapse_sdk.plugins.executors.ray._ray import import_ray, loopback_environ, upload_runtime_env
 from synapse_sdk.plugins.executors.ray._runtime_env import PluginRuntime, worker_environ
 from synapse_sdk.plugins.executors.ray._target import checked_params, resolve_action
@@ -34,6 +37,10 @@ class RayActorExecutor:
         env: settings for the action (``ctx.env``), merged over config ``env``.
         job_id: the backend job the runs belong to: progress, logs and results are reported to it.
         runtime_env: extra Ray ``runtime_env`` keys, over the plugin's own.
+        start_timeout: seconds the actor may take to be placed and set up (its ``requirements.txt``
+            installed); None waits for ever.
+        placement_timeout: seconds to wait while no node of the cluster has the resources asked
+            (``num_cpus``/``num_gpus``/``memory``), e.g. for an autoscaler to add one, before failing.
     """
 
     def __init__(
@@ -50,8 +57,12 @@ class RayActorExecutor:
         runtime_env: Mapping[str, Any] | None = None,
         language: str | None = None,
         config: Any | None = None,
+        start_timeout: float | None = DEFAULT_START_TIMEOUT,
+        placement_timeout: float = DEFAULT_PLACEMENT_TIMEOUT,
     ) -> None:
         self.ray_address = ray_address
+        self.start_timeout = start_timeout
+        self.placement_timeout = placement_timeout
         self.runtime = PluginRuntime.from_dir(working_dir, config)
         if runtime_env:
             self.runtime.runtime_env = {**self.runtime.runtime_env, **dict(runtime_env)}
@@ -80,11 +91,9 @@ class RayActorExecutor:
             if not ray.is_initialized():
                 loopback_environ()
                 try:
-                    ray.init(address=self.ray_address, log_to_driver=False, logging_level='WARNING')
+                    init_ray(ray, self.ray_address, log_to_driver=False, logging_level='WARNING')
                 except (ConnectionError, RuntimeError, ValueError) as exc:
-                    raise ExecutorError(
-                        f'Cannot connect to the Ray cluster at {self.ray_address!r}: {redact(str(exc)).splitlines()[0]}'
-                    ) from exc
+                    raise ExecutorError(_connect_failure(self.ray_address, exc)) from exc
             self._ray = ray
         return self._ray
 
@@ -96,7 +105,7 @@ class RayActorExecutor:
             self._worker_env = public, secret
         return self._worker_env
 
-    def _start(self) -> Any:
+    def _start(self, label: str) -> Any:
         public, secret = self._environ()
         plugin_env = {k: public.get(k, secret.get(k, '')) for k in {**self.runtime.env, **self.env}}
         ray = self._connect()
@@ -121,11 +130,23 @@ class RayActorExecutor:
             remote_cls = ray.remote(ActionWorker)
             actor = remote_cls.options(runtime_env=runtime_env, max_restarts=0, **options).remote()
             try:
-                # the upload happens now, while the archive exists; credentials travel as call arguments
-                ray.get(actor.configure.remote(public, secret, plugin_env))
-            except Exception as exc:
+                # credentials travel as call arguments, never in the (visible) runtime_env
+                ref = actor.configure.remote(public, secret, plugin_env)
+                await_start(
+                    ray,
+                    ref,
+                    label=label,
+                    asked=self.resources,
+                    placement_timeout=self.placement_timeout,
+                    start_timeout=self.start_timeout,
+                )
+            except BaseException as exc:
                 ray.kill(actor)
-                raise ExecutorError(f'The Ray actor could not start: {redact(str(exc)).splitlines()[0]}') from exc
+                if isinstance(exc, ExecutorError) or not isinstance(exc, Exception):
+                    raise
+                raise ExecutorError(
+                    f"The Ray actor for action '{label}' could not start: {_start_failure(exc)}"
+                ) from exc
         return actor
 
     def shutdown(self) -> None:
@@ -154,7 +175,7 @@ class RayActorExecutor:
         resolved = resolve_action(action, self.runtime)
         payload = checked_params(resolved, params)
         if self._actor is None:
-            self._actor = self._start()
+            self._actor = self._start(resolved.label)
         ray = self._ray
         target = resolved.entrypoint if _by_name(resolved, self.runtime.plugin_dir) else resolved.action
         raw = resolved.action is not None
@@ -191,6 +212,23 @@ def _by_name(resolved: Any, plugin_dir: Path | None) -> bool:
     module = sys.modules.get(getattr(resolved.action, '__module__', ''), None)
     file = getattr(module, '__file__', None)
     return bool(file) and Path(file).resolve().is_relative_to(plugin_dir)
+
+
+def _connect_failure(address: str | None, exc: BaseException) -> str:
+    where = f'Cannot connect to the Ray cluster at {address!r}'
+    if is_auth_failure(exc):
+        return f'{where}: {auth_failure_hint()}'
+    first = (redact(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
+    return f'{where}: {first}. Is it running? Start one with `ray start --head` or pass its address'
+
+
+def _start_failure(exc: BaseException) -> str:
+    text = redact(str(exc))
+    summary = runtime_env_failure(text)
+    if summary is not None:
+        return summary
+    lines = text.strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _ray_failure(exc: BaseException, timeout: float | None) -> str:

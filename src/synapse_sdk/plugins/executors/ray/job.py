@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import json
-import queue
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -20,7 +16,11 @@ from pydantic import BaseModel
 from synapse_sdk.enums import JobStatus
 from synapse_sdk.exceptions import ExecutorError, JobFailedError, SynapseError
 from synapse_sdk.plugins.entrypoint import ERROR_END, ERROR_START, RESULT_END, RESULT_START
-from synapse_sdk.plugins.executors.ray._packaging import PARAMS_FILE, SECRETS_FILE, build_archive
+from synapse_sdk.plugins.executors.ray._auth import auth_failure_hint, is_auth_failure
+from synapse_sdk.plugins.executors.ray._failures import runtime_env_failure
+from synapse_sdk.plugins.executors.ray._logs import LogPump, log_tail
+from synapse_sdk.plugins.executors.ray._logs import framed as _framed
+from synapse_sdk.plugins.executors.ray._packaging import PARAMS_FILE, build_archive, secrets_module
 from synapse_sdk.plugins.executors.ray._ray import DEFAULT_DASHBOARD_URL, job_submission_client
 from synapse_sdk.plugins.executors.ray._runtime_env import PluginRuntime, worker_environ
 from synapse_sdk.plugins.executors.ray._target import checked_params, params_json, resolve_action
@@ -43,19 +43,6 @@ def _is_local(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _framed(text: str, start: str, end: str) -> dict[str, Any] | None:
-    """The last JSON record between ``start`` and ``end`` on a line of its own, or None."""
-    for line in reversed(text.splitlines()):
-        line = line.strip()
-        if line.startswith(start) and line.endswith(end):
-            try:
-                record = json.loads(line[len(start) : -len(end)])
-            except ValueError:
-                return None
-            return record if isinstance(record, dict) else None
-    return None
 
 
 class RayJobExecutor:
@@ -152,9 +139,6 @@ class RayJobExecutor:
             public['SYNAPSE_ACTION_PARAMS_FILE'] = PARAMS_FILE
         else:
             public['SYNAPSE_ACTION_PARAMS'] = params_text
-        if secret:
-            extra[SECRETS_FILE] = json.dumps(secret).encode()
-            public['SYNAPSE_SECRETS_FILE'] = SECRETS_FILE
         metadata = {'synapse_action': resolved.label}
         if backend_job is not None:
             metadata['synapse_job_id'] = backend_job
@@ -162,7 +146,13 @@ class RayJobExecutor:
             working_dir = None
             if self.runtime.plugin_dir is not None or extra:
                 working_dir = str(build_archive(self.runtime.plugin_dir, tmp, extra))
-            runtime_env = self.runtime.ray_runtime_env(working_dir, public, _sdk_modules(self.include_sdk))
+            modules = _sdk_modules(self.include_sdk) or []
+            if secret:
+                # a package of this job alone, outside the shared working dir; the worker deletes it
+                name, folder = secrets_module(secret, tmp)
+                public['SYNAPSE_SECRETS_MODULE'] = name
+                modules.append(str(folder))
+            runtime_env = self.runtime.ray_runtime_env(working_dir, public, modules or None)
             options = {k: v for k, v in self.entrypoint_resources.items() if v is not None}
             try:
                 return str(
@@ -198,29 +188,22 @@ class RayJobExecutor:
         return redact(str(self._call('get_job_logs', job_id)))
 
     def stream_logs(self, job_id: str) -> Iterator[str]:
-        """Chunks of the job's output as they arrive, until the job ends (secrets masked)."""
-        chunks: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=256)
+        """Chunks of the job's output as they arrive, until the job ends (secrets masked).
+
+        Closing the generator early (``break``, ``close()``) stops following the job at once.
+        """
         jobs = self.jobs
-
-        async def pump() -> None:
-            async for chunk in jobs.tail_job_logs(job_id):
-                chunks.put(('chunk', chunk))
-
-        def run() -> None:
-            try:
-                asyncio.run(pump())
-                chunks.put(('end', None))
-            except BaseException as exc:  # handed to the reading thread
-                chunks.put(('error', exc))
-
-        threading.Thread(target=run, name=f'synapse-logs-{job_id}', daemon=True).start()
-        while True:
-            kind, value = chunks.get()
-            if kind == 'end':
-                return
-            if kind == 'error':
-                raise ExecutorError(f"Streaming logs of job '{job_id}' failed: {_clean(value)}") from value
-            yield redact(str(value))
+        pump = LogPump(lambda: jobs.tail_job_logs(job_id), name=f'synapse-logs-{job_id}').start()
+        try:
+            while True:
+                kind, value = pump.get()
+                if kind == 'end':
+                    return
+                if kind == 'error':
+                    raise ExecutorError(f"Streaming logs of job '{job_id}' failed: {_clean(value)}") from value
+                yield redact(str(value))
+        finally:
+            pump.close()
 
     def wait(self, job_id: str, timeout_seconds: float = 300, poll_interval: float = 0.1) -> Any:
         """Wait for the job to end and return its result.
@@ -251,21 +234,23 @@ class RayJobExecutor:
         """The action's result as structured data (a model's JSON dump, a dict, or ``{'result': v}``).
 
         Read from the backend job when the run reported to one and a ``client`` was given, else
-        from the worker's result record.
+        from the worker's result record at the end of the job's log (read as printed: values that
+        merely look like secrets come back unchanged; the worker masks the run's own credentials).
 
         Raises:
             JobFailedError: the job ended FAILED or STOPPED.
             ExecutorError: the job has not ended, or ended without a result record.
         """
-        status = self.get_status(job_id)
+        info = self._call('get_job_info', job_id)
+        status = JobStatus(str(info.status))
         if status in (JobStatus.FAILED, JobStatus.STOPPED):
-            raise JobFailedError(job_id, status.value, self._failure_message(job_id, status))
+            raise self._failed(job_id, status, info)
         if not status.is_terminal():
             raise ExecutorError(f"Job '{job_id}' has no result yet (status {status.value})")
-        backend_result = self._backend_result(job_id)
+        backend_result = self._backend_result(info)
         if backend_result is not None:
             return backend_result
-        record = _framed(self.get_logs(job_id), RESULT_START, RESULT_END)
+        record = self._record(job_id, info, RESULT_START, RESULT_END)
         if record is None:
             raise ExecutorError(
                 f"Job '{job_id}' succeeded but printed no result record; was it run by {WORKER_MODULE}?"
@@ -273,10 +258,18 @@ class RayJobExecutor:
         return record
 
     # ------------------------------------------------------------------ helpers
-    def _backend_result(self, job_id: str) -> Any | None:
+    def _record(self, job_id: str, info: Any, start: str, end: str) -> dict[str, Any] | None:
+        """The worker's framed record: from the log's last lines, else from the whole log."""
+        tail = log_tail(self.jobs, job_id, getattr(info, 'driver_node_id', None))
+        record = _framed(tail, start, end) if tail else None
+        if record is None:
+            record = _framed(str(self._call('get_job_logs', job_id)), start, end)
+        return record
+
+    def _backend_result(self, info: Any) -> Any | None:
         if self.client is None:
             return None
-        backend_job = (self.get_info(job_id).get('metadata') or {}).get('synapse_job_id')
+        backend_job = (getattr(info, 'metadata', None) or {}).get('synapse_job_id')
         if not backend_job:
             return None
         try:
@@ -284,14 +277,22 @@ class RayJobExecutor:
         except Exception:  # fall back to the worker's record
             return None
 
-    def _failure_message(self, job_id: str, status: JobStatus) -> str:
+    def _failed(self, job_id: str, status: JobStatus, info: Any) -> JobFailedError:
+        """The JobFailedError of an ended job: the action's error, or Ray's reason in one line.
+
+        Ray's full message (e.g. a runtime env traceback) is kept on ``details['ray_message']``.
+        """
+        ray_message = redact(str(getattr(info, 'message', None) or ''))
         if status is JobStatus.STOPPED:
-            return f"Job '{job_id}' ended with status STOPPED (stopped on request)"
-        error = _framed(self.get_logs(job_id), ERROR_START, ERROR_END)
-        if error is not None:
-            return f"Job '{job_id}' ended with status FAILED: {error.get('type')}: {error.get('message')}"
-        message = self.get_info(job_id).get('message') or 'no error record; see the job logs'
-        return f"Job '{job_id}' ended with status FAILED: {redact(str(message))}"
+            message = f"Job '{job_id}' ended with status STOPPED (stopped on request)"
+        else:
+            error = self._record(job_id, info, ERROR_START, ERROR_END)
+            if error is not None:
+                reason = f'{error.get("type")}: {error.get("message")}'
+            else:
+                reason = runtime_env_failure(ray_message) or _first_line(ray_message)
+            message = f"Job '{job_id}' ended with status FAILED: {reason}"
+        return JobFailedError(job_id, status.value, message, {'ray_message': ray_message})
 
     def _call(self, method: str, job_id: str) -> Any:
         try:
@@ -303,8 +304,19 @@ class RayJobExecutor:
 
 
 def _clean(exc: BaseException) -> str:
+    if is_auth_failure(exc):
+        return auth_failure_hint()
     text = redact(str(exc)).strip() or type(exc).__name__
     return text.splitlines()[0] if len(text) > 300 else text
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return 'no error record; see the job logs'
+    if len(lines) == 1:
+        return lines[0]
+    return f"{lines[0].rstrip(':')} (Ray's full message is on error.details['ray_message'])"
 
 
 def _sdk_modules(include: bool) -> list[str] | None:

@@ -59,17 +59,30 @@ def crash(params: dict, ctx: RuntimeContext) -> dict:
 
 @action(name='sleep')
 def sleep(params: dict, ctx: RuntimeContext) -> dict:
+    print(f'sleeping {params.get("seconds", 30)} s', flush=True)
     time.sleep(float(params.get('seconds', 30)))
     return {'slept': params.get('seconds', 30)}
 
 
 @action(name='credentials')
 def credentials(params: dict, ctx: RuntimeContext) -> dict:
+    """What the worker knows of its credentials; ``token`` is returned as is (the SDK must mask it)."""
+    import sys
+
     token = os.environ.get('SYNAPSE_ACCESS_TOKEN', '')
+    on_disk = [
+        str(found)
+        for entry in sys.path
+        if entry and Path(entry).is_dir()
+        for found in Path(entry).glob('_synapse_run_*/*')
+    ]
     return {
         'token_sha256': hashlib.sha256(token.encode()).hexdigest(),
         'host': os.environ.get('SYNAPSE_HOST'),
         'params_in_env': 'SYNAPSE_ACTION_PARAMS' in os.environ,
+        'token': token,
+        'secrets_on_path': on_disk,
+        'echo': params.get('echo'),
     }
 
 
@@ -82,3 +95,23 @@ def blob(params: dict, ctx: RuntimeContext) -> dict:
 def files(params: dict, ctx: RuntimeContext) -> dict:
     root = Path.cwd()
     return {'files': sorted(p.relative_to(root).as_posix() for p in root.rglob('*') if p.is_file())}
+
+
+@action(name='environment')
+def environment(params: dict, ctx: RuntimeContext) -> dict:
+    """Where the worker runs: its SDK, working dir, optional probe package and (in an actor) resources."""
+    import importlib.util
+
+    import synapse_sdk
+
+    probe = None
+    if importlib.util.find_spec('synapse_probe') is not None:
+        import synapse_probe
+
+        probe = synapse_probe.VERSION
+    resources = None
+    if params.get('resources'):
+        import ray
+
+        resources = ray.get_runtime_context().get_assigned_resources()
+    return {'sdk_file': synapse_sdk.__file__, 'cwd': os.getcwd(), 'probe': probe, 'resources': resources}
