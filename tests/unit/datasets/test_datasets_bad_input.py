@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import zipfile
 from pathlib import Path
 
 import pytest
 from dataset_builders import box, read_dm, write_coco, write_dm_item, write_png, write_yolo
+from typer.testing import CliRunner
 
+from synapse_sdk.cli import app
 from synapse_sdk.exceptions import ValidationError
 from synapse_sdk.plugins.datasets import get_converter, validate_dataset
 
@@ -255,3 +258,68 @@ def test_a_folder_of_the_wrong_format_is_refused(tmp_path: Path, fmt: str, messa
     with pytest.raises(ValidationError, match=message):
         get_converter(fmt, 'dm_v2').convert(tmp_path / 'empty', tmp_path / 'out')
     assert sorted(os.listdir(tmp_path)) == ['empty']
+
+
+def test_a_dm_v2_dataset_read_as_dm_v1_fails_with_a_hint(tmp_path: Path):
+    write_dm_item(tmp_path / 'dm', 'a', {'bounding_box': [box('b', 'car', [1, 1, 2, 2])]})
+    report = get_converter('dm_v1', 'yolo').convert(tmp_path / 'dm', tmp_path / 'out')
+    hint = "looks like dm_v2 ('images' or 'classification', no 'annotations'); read it as dm_v2"
+    assert [s.model_dump(mode='json') for s in report.items_skipped] == [
+        {'item': 'a', 'reason': 'wrong_format', 'detail': hint}
+    ]
+    result = CliRunner().invoke(app, ['dataset', 'validate', str(tmp_path / 'dm'), '--format', 'dm_v1'])
+    assert (result.exit_code, result.stderr) == (1, f'Error: json/a.json: wrong_format: {hint}\n')
+
+
+def test_a_dm_v1_dataset_read_as_dm_v2_fails_with_a_hint(tmp_path: Path):
+    write_dm_item(tmp_path / 'v2', 'a', {'bounding_box': [box('b', 'car', [1, 1, 2, 2])]})
+    get_converter('dm_v2', 'dm_v1').convert(tmp_path / 'v2', tmp_path / 'v1')
+    report = validate_dataset(tmp_path / 'v1', 'dm_v2')
+    assert [(p.file, p.reason.value, p.message) for p in report.problems] == [
+        (
+            'json/a.json',
+            'wrong_format',
+            "looks like dm_v1 ('annotations' and 'annotationsData', no 'images'); read it as dm_v1",
+        )
+    ]
+    assert validate_dataset(tmp_path / 'v1', 'dm_v1').ok
+
+
+def _sigterm_at_second_item(done: int, total: int) -> None:
+    if done == 2:
+        # a default SIGTERM would end the test run: only send it when the converter's handler is in place
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_mid_way_cleans_up_like_ctrl_c_and_restores_the_handler(tmp_path: Path):
+    for stem in ('a', 'b', 'c'):
+        write_dm_item(tmp_path / 'dm', stem, {'bounding_box': [box('b', 'car', [1, 1, 2, 2])]})
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            get_converter('dm_v2', 'yolo').convert(tmp_path / 'dm', tmp_path / 'out', progress=_sigterm_at_second_item)
+        assert stopped.value.code == 143
+        assert sorted(os.listdir(tmp_path)) == ['dm']  # no output, no hidden .out.*.partial folder
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_sigterm_handler_the_host_set_stays_in_charge(tmp_path: Path):
+    write_dm_item(tmp_path / 'dm', 'a', {'bounding_box': [box('b', 'car', [1, 1, 2, 2])]})
+
+    def host(signum: int, frame: object) -> None:
+        raise AssertionError('not sent')
+
+    seen = []
+    previous = signal.signal(signal.SIGTERM, host)
+    try:
+        get_converter('dm_v2', 'yolo').convert(
+            tmp_path / 'dm',
+            tmp_path / 'out',
+            progress=lambda done, total: seen.append(signal.getsignal(signal.SIGTERM)),
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert seen == [host]

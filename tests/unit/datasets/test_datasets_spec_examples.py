@@ -28,19 +28,41 @@ def test_dm_polygon_to_one_segment_row(tmp_path: Path):
 
 
 def test_yolo_row_to_dm_box_and_unnamed_class_and_short_row(tmp_path: Path):
-    write_yolo(
-        tmp_path / 'y', {'img': '0 .5 .5 .2 .4\n5 .5 .5 .2 .4\n1 .5 .5\n'}, size=(100, 200), names=['car', 'person']
-    )
+    write_yolo(tmp_path / 'y', {'img': '0 .5 .5 .2 .4\n5 .5 .5 .2 .4\n1 .5 .5\n'}, size=(100, 200))  # no names
     report = get_converter('yolo', 'dm_v2').convert(tmp_path / 'y', tmp_path / 'out')
     entry = read_dm(tmp_path / 'out')['img']
     assert entry == {
         'bounding_box': [
-            {'id': 'r1', 'classification': 'car', 'attrs': [], 'data': [40, 60, 20, 80]},
+            {'id': 'r1', 'classification': 'class_0', 'attrs': [], 'data': [40, 60, 20, 80]},
             {'id': 'r2', 'classification': 'class_5', 'attrs': [], 'data': [40, 60, 20, 80]},
         ]
     }
     assert report.annotations_skipped == {'too_few_values': 1}
-    assert report.classes == {'0': 'car', '1': 'person', '5': 'class_5'}
+    assert report.classes == {'0': 'class_0', '5': 'class_5'}
+
+
+@pytest.mark.parametrize('declared', ['names', 'nc', 'classes.txt'])
+def test_yolo_class_id_beyond_the_declared_names_is_out_of_range(tmp_path: Path, declared: str):
+    root = write_yolo(tmp_path / 'y', {'img': '0 .5 .5 .2 .4\n5 .5 .5 .2 .4\n'}, size=(100, 200))
+    if declared == 'names':
+        (root / 'dataset.yaml').write_text('names: [car, person]\n')
+    elif declared == 'nc':
+        (root / 'dataset.yaml').write_text('nc: 2\n')
+    else:
+        (root / 'classes.txt').write_text('car\nperson\n')
+    report = get_converter('yolo', 'dm_v2').convert(root, tmp_path / 'out')
+    assert report.annotations_skipped == {'class_out_of_range': 1}
+    assert [p.model_dump(mode='json') for p in report.problems] == [
+        {
+            'file': 'labels/img.txt',
+            'line': 2,
+            'reason': 'class_out_of_range',
+            'message': 'class id 5 is not declared (nc 2)',
+        }
+    ]
+    names = ['class_0', 'class_1'] if declared == 'nc' else ['car', 'person']
+    assert report.classes == {'0': names[0], '1': names[1]}
+    assert [b['classification'] for b in read_dm(tmp_path / 'out')['img']['bounding_box']] == [names[0]]
 
 
 def test_dm_v1_to_v2_example():

@@ -8,7 +8,7 @@ from typing import Any
 
 from synapse_sdk.plugins.datasets._imagesize import image_size
 
-__all__ = ['HubItem', 'pixel']
+__all__ = ['HubItem', 'object_count', 'pixel']
 
 
 @dataclass(slots=True)
@@ -43,8 +43,25 @@ class HubItem:
         return self.width, self.height
 
     def count(self) -> int:
-        """Number of annotations in the entry."""
-        return sum(len(annotations) for annotations in self.entry.values())
+        """Number of objects in the entry (see :func:`object_count`)."""
+        return object_count(self.entry)
+
+
+def object_count(entry: dict[str, list[dict[str, Any]]]) -> int:
+    """Objects of a DM v2 image entry, the unit of every report count.
+
+    An object is what one YOLO row, COCO annotation or VOC object holds: a DM annotation, except that a
+    ``group`` and the annotations it ties (a box with its keypoints and shapes) count as one.
+    """
+    groups = entry.get('group')
+    if not groups:
+        return sum(len(anns) for anns in entry.values())
+    grouped = {member for group in groups if isinstance(group, dict) for member in group.get('data') or ()}
+    count = len(groups)
+    for tool, anns in entry.items():
+        if tool != 'group':
+            count += sum(1 for a in anns if not isinstance(a, dict) or a.get('id') not in grouped)
+    return count
 
 
 def pixel(value: float) -> float | int:

@@ -14,6 +14,7 @@ from pydantic import ValidationError as PydanticValidationError
 from synapse_sdk.exceptions import ValidationError
 from synapse_sdk.plugins.datasets._classes import ClassMap
 from synapse_sdk.plugins.datasets._paths import extract_zip
+from synapse_sdk.plugins.datasets._signals import terminate_cleanly
 from synapse_sdk.plugins.datasets._staging import Staging
 from synapse_sdk.plugins.datasets.formats import DatasetFormat, Layout
 from synapse_sdk.plugins.datasets.options import ConvertOptions
@@ -107,6 +108,7 @@ class DatasetConverter:
         if src.exists() and (dst == src.resolve() or dst.is_relative_to(src.resolve())):
             raise ValidationError(f'Output {dst} lies inside the source {src}; choose a folder outside it', {})
         with ExitStack() as stack:
+            stack.enter_context(terminate_cleanly())
             if src.is_file() and zipfile.is_zipfile(src):
                 extracted = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix='synapse-dataset-')))
                 extract_zip(src, extracted)
@@ -124,6 +126,7 @@ class DatasetConverter:
         setup_args = {
             'split_layout': layout is Layout.SPLIT or (layout is Layout.AUTO and reader.has_splits),
             'kpt_shape': self.options.kpt_shape or reader.kpt_shape,
+            'flip_idx': reader.flip_idx,
             'full_class_list': full_list,
             'expected_items': total,
         }
@@ -142,9 +145,12 @@ class DatasetConverter:
         return builder.build(output=str(dst))
 
     def _classes(self, reader: Reader) -> tuple[ClassMap, bool]:
-        if self.options.class_names is not None:
-            return ClassMap.from_list(self.options.class_names, frozen=True), True
         declared = reader.class_map()
+        if self.options.class_names is not None:
+            classes = ClassMap.from_list(self.options.class_names, frozen=True)
+            if declared is not None:  # category details follow the names; ids follow the list
+                classes.details = {n: d for n, d in declared.details.items() if n in classes.ids}
+            return classes, True
         if declared is not None:
             return declared, True
         if self.target in (DatasetFormat.YOLO, DatasetFormat.COCO):
@@ -157,4 +163,4 @@ class DatasetConverter:
         coco_ids = self.target is DatasetFormat.COCO or (
             self.source is DatasetFormat.COCO and self.target not in (DatasetFormat.YOLO,)
         )
-        return classes.report(1 if coco_ids else 0)
+        return classes.report(1 if coco_ids else 0, coco=coco_ids and bool(classes.coco_ids))

@@ -29,6 +29,7 @@ class SkipReason(StrEnum):
     UNSAFE_PATH = 'unsafe_path'  #: an absolute or ``..`` path inside the dataset
     NOT_REPRESENTABLE = 'not_representable'  #: the target format has no place for this annotation
     UNSUPPORTED_TOOL = 'unsupported_tool'  #: a tool the source reader does not know
+    WRONG_FORMAT = 'wrong_format'  #: a DM v2 document read as ``dm_v1``, or a v1 document read as ``dm_v2``
 
 
 class SkippedItem(BaseModel):
@@ -49,7 +50,22 @@ class Problem(BaseModel):
 
 
 class ConversionReport(BaseModel):
-    """What a conversion saw, wrote and left out."""
+    """What a conversion saw, wrote and left out.
+
+    Every annotation count is in **objects**, on both sides: one YOLO row, one COCO annotation, one VOC
+    object, or one DM annotation, where a DM ``group`` and the annotations it ties (a box with its keypoints
+    and shapes, as a YOLO pose row or a COCO annotation reads) count as one object. So
+    ``annotations_seen = annotations_written + sum(annotations_skipped.values())`` plus the objects a target
+    drops as ``lossy`` (Pascal VOC counts non-box tools there; relations go there for every non-DM target).
+
+    ``lossy`` counts, per key, information the target has no place for, each in its own unit: ``attrs``
+    (attributes), a tool name (annotations of that tool tied to an object that was written, or dropped by VOC),
+    ``group`` / ``relation`` (records), ``keypoints`` (points beyond ``kpt_shape``), ``keypoint_box`` (boxes
+    made up for keypoints without one), ``segmentation`` (masks beyond the first of an object), and
+    dataset-level details: ``supercategory``, ``skeleton``, ``category_id`` (COCO categories whose
+    supercategory, skeleton or id a non-COCO target cannot keep) and ``flip_idx`` (YOLO pose).
+    ``clamped`` counts coordinates moved into the image (a clipped box edge, a YOLO value out of [0, 1]).
+    """
 
     source: DatasetFormat
     target: DatasetFormat | None = None

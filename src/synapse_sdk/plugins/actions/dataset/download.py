@@ -12,6 +12,7 @@ from typing import Any
 
 from synapse_sdk.exceptions import ValidationError
 from synapse_sdk.plugins.datasets._paths import extract_zip
+from synapse_sdk.plugins.datasets._signals import terminate_cleanly
 from synapse_sdk.plugins.datasets._staging import Staging
 from synapse_sdk.utils.redact import redact
 
@@ -55,6 +56,7 @@ def fetch_dataset(
     beside ``output`` and moved into place at the end, so a failure leaves nothing behind.
     """
     with (
+        terminate_cleanly(),
         tempfile.TemporaryDirectory(prefix='synapse-download-') as scratch,
         Staging(Path(output), overwrite=overwrite) as staging,
     ):

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from synapse_sdk.plugins.datasets._classes import ClassMap
-from synapse_sdk.plugins.datasets._hub import HubItem
+from synapse_sdk.plugins.datasets._hub import HubItem, object_count
 from synapse_sdk.plugins.datasets.formats import DatasetFormat
 from synapse_sdk.plugins.datasets.models.dm_v2 import DM_V2_TOOLS
 from synapse_sdk.plugins.datasets.options import ConvertOptions
@@ -34,6 +34,7 @@ class Reader(ABC):
         self.only = only
         self.has_splits = False
         self.kpt_shape: tuple[int, int] | None = None
+        self.flip_idx: list[int] | None = None  #: YOLO pose ``flip_idx``, when the source declares it
 
     def class_map(self) -> ClassMap | None:
         """Class ids and names when the source declares them (YOLO, COCO); None otherwise."""
@@ -65,7 +66,10 @@ def first_error(exc: PydanticValidationError) -> str:
 
 
 def validated_entry(entry: Any, report: ReportBuilder, file: str) -> dict[str, list[dict[str, Any]]] | None:
-    """Keep the annotations of a DM v2 image entry whose ``data`` is valid for their tool; None if not a mapping."""
+    """Keep the annotations of a DM v2 image entry whose ``data`` is valid for their tool; None if not a mapping.
+
+    ``annotations_seen`` grows by the objects kept (:func:`object_count`) plus one per annotation left out.
+    """
     if not isinstance(entry, dict):
         return None
     kept: dict[str, list[dict[str, Any]]] = {}
@@ -74,7 +78,6 @@ def validated_entry(entry: Any, report: ReportBuilder, file: str) -> dict[str, l
             report.annotations_seen += 1
             report.skip_annotation(SkipReason.INVALID_VALUE, file=file, message=f'{tool}: expected a list')
             continue
-        report.annotations_seen += len(anns)
         model = DM_V2_TOOLS.get(tool)
         good: list[dict[str, Any]] = []
         for index, annotation in enumerate(anns):
@@ -83,11 +86,14 @@ def validated_entry(entry: Any, report: ReportBuilder, file: str) -> dict[str, l
                     model.model_validate(annotation)
                 except PydanticValidationError as exc:
                     message = f'{tool}[{index}] {first_error(exc)}'
+                    report.annotations_seen += 1
                     report.skip_annotation(SkipReason.INVALID_VALUE, file=file, message=message)
                     continue
             elif not isinstance(annotation, dict):
+                report.annotations_seen += 1
                 report.skip_annotation(SkipReason.INVALID_VALUE, file=file, message=f'{tool}[{index}] is not an object')
                 continue
             good.append(annotation)
         kept[tool] = good
+    report.annotations_seen += object_count(kept)
     return kept

@@ -17,7 +17,7 @@ import orjson
 from pydantic import ValidationError as PydanticValidationError
 
 from synapse_sdk.exceptions import ValidationError
-from synapse_sdk.plugins.datasets._classes import ClassMap
+from synapse_sdk.plugins.datasets._classes import ClassDetails, ClassMap
 from synapse_sdk.plugins.datasets._hub import HubItem
 from synapse_sdk.plugins.datasets._jsonstream import JsonStreamError, iter_top_level_arrays, line_of
 from synapse_sdk.plugins.datasets._paths import inside
@@ -142,6 +142,11 @@ class COCOReader(Reader):
         categories = {cid: c for _, _, index in self.indexes for cid, c in index.categories.items()}
         self.categories = categories
         self.classes = ClassMap.from_list([categories[cid].name for cid in sorted(categories)])
+        self.classes.coco_ids = dict(enumerate(sorted(categories)))
+        self.classes.details = {
+            c.name: ClassDetails(c.supercategory, c.keypoints, [list(p) for p in c.skeleton] if c.skeleton else None)
+            for c in categories.values()
+        }
         self._names = {cid: category.name for cid, category in categories.items()}
         point_counts = {len(c.keypoints) for c in categories.values() if c.keypoints}
         self.kpt_shape = (max(point_counts), 3) if point_counts else None
@@ -151,7 +156,7 @@ class COCOReader(Reader):
         return os.path.relpath(path, self.root).replace(os.sep, '/')
 
     def class_map(self) -> ClassMap:
-        """Categories sorted by id, re-numbered from 0 (COCO output adds 1 back)."""
+        """Categories sorted by id, re-numbered from 0; their COCO ids and details ride along for COCO output."""
         return self.classes
 
     def total(self) -> int:

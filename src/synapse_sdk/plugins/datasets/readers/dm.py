@@ -66,6 +66,10 @@ class DMv2Reader(Reader):
                 yield item
 
     def _convert(self, document: dict, name: str, file: str) -> tuple[dict, dict | None] | None:
+        if _looks_like_v1(document):
+            hint = "looks like dm_v1 ('annotations' and 'annotationsData', no 'images'); read it as dm_v1"
+            self.report.skip_item(name, SkipReason.WRONG_FORMAT, hint, file=file)
+            return None
         return document, None
 
     def _read(self, split: str | None, path: Path, image_dir: Path, images: set[str]) -> HubItem | None:
@@ -105,6 +109,10 @@ class DMv1Reader(DMv2Reader):
     format = DatasetFormat.DM_V1
 
     def _convert(self, document: dict, name: str, file: str) -> tuple[dict, dict | None] | None:
+        if _looks_like_v2(document):
+            hint = "looks like dm_v2 ('images' or 'classification', no 'annotations'); read it as dm_v2"
+            self.report.skip_item(name, SkipReason.WRONG_FORMAT, hint, file=file)
+            return None
         try:
             converted = dm_v1_to_v2(document)
         except PydanticValidationError as exc:
@@ -114,3 +122,17 @@ class DMv1Reader(DMv2Reader):
             self.report.skip_item(name, SkipReason.INVALID_VALUE, f'bad coordinate: {exc!r}', file=file)
             return None
         return converted['annotation_data'], converted['annotation_meta']
+
+
+_V1_KEYS = frozenset({'annotations', 'annotationsData'})
+_V2_KEYS = frozenset({'images', 'classification'})
+
+
+def _looks_like_v1(document: dict) -> bool:
+    """A DM v1 document: geometry in ``annotations`` / ``annotationsData``, no ``images`` list."""
+    return 'images' not in document and not _V1_KEYS.isdisjoint(document)
+
+
+def _looks_like_v2(document: dict) -> bool:
+    """A DM v2 document: ``images`` (or ``classification``) and none of the v1 keys."""
+    return _V1_KEYS.isdisjoint(document) and not _V2_KEYS.isdisjoint(document)

@@ -50,6 +50,58 @@ def _image_dir(folder: Path) -> Path | None:
     return next((folder / name for name in _IMAGE_DIRS if (folder / name).is_dir()), None)
 
 
+def labels_for(images: Path) -> Path:
+    """The label folder of an image folder, as Ultralytics finds it: the last ``images`` part becomes ``labels``.
+
+    ``images/train`` → ``labels/train``, ``train/images`` → ``train/labels``; ``img``/``imgs`` count as ``images``.
+    """
+    parts = list(images.parts)
+    for index in range(len(parts) - 1, -1, -1):
+        if parts[index] in _IMAGE_DIRS:
+            parts[index] = 'labels'
+            return Path(*parts)
+    return images.parent / 'labels'
+
+
+def _yaml_splits(root: Path, config: YoloDatasetConfig | None) -> list[tuple[str, Path]]:
+    """``(split, image folder)`` from ``dataset.yaml``'s ``train``/``val``/``test`` folders (Ultralytics layout).
+
+    Used when ``train`` and ``val`` name two different existing folders; paths are read relative to the
+    folder holding ``dataset.yaml`` first, then to its ``path``.
+    """
+    if config is None:
+        return []
+    bases = [root]
+    if config.path:
+        bases.append(root / config.path)  # an absolute path replaces root here
+    found: list[tuple[str, Path]] = []
+    for key, split in (('train', 'train'), ('val', 'valid'), ('test', 'test')):
+        value = getattr(config, key)
+        if not isinstance(value, str):
+            continue
+        folder = next((base / value for base in bases if (base / value).is_dir()), None)
+        if folder is not None:
+            found.append((split, folder))
+    folders = {split: folder.resolve() for split, folder in found}
+    if 'train' not in folders or 'valid' not in folders or folders['train'] == folders['valid']:
+        return []
+    return found
+
+
+def _in_split_labels(label: Path) -> bool:
+    """Whether a label file sits in ``labels/<split>/`` (Ultralytics) rather than ``[<split>/]labels/``."""
+    return label.parent.name != 'labels' and label.parent.parent.name == 'labels'
+
+
+def _ultralytics_splits(root: Path) -> list[tuple[str, Path]]:
+    """``images/{train,val[,test]}`` without a ``dataset.yaml`` naming them."""
+    images = _image_dir(root)
+    if images is None:
+        return []
+    found = [(split, images / folder) for folder, split in _SPLIT_DIRS if (images / folder).is_dir()]
+    return found if {'train', 'valid'} <= {split for split, _ in found} else []
+
+
 def _walk_images(folder: Path) -> list[str]:
     """Relative POSIX paths of the images under ``folder``, sorted."""
     found: list[str] = []
@@ -68,27 +120,20 @@ class YoloReader(Reader):
     format = DatasetFormat.YOLO
 
     def __init__(self, root: Path, report: ReportBuilder, options: ConvertOptions, only: Path | None = None) -> None:
-        if only is not None:  # <root>/labels/<stem>.txt or <root>/<split>/labels/<stem>.txt
-            root = only.parent.parent
+        if only is not None:  # [<split>/]labels/<stem>.txt or labels/<split>/<stem>.txt
+            root = only.parent.parent.parent if _in_split_labels(only) else only.parent.parent
             config_root = next((p for p in (root, root.parent) if (p / 'dataset.yaml').is_file()), root)
         else:
             config_root = root
         super().__init__(root, report, options, only)
         self.config, names = load_yolo_config(config_root)
         self.kpt_shape = self.config.kpt_shape if self.config else None
+        self.flip_idx = self.config.flip_idx if self.config else None
+        if not names and self.config is not None and self.config.nc:
+            names = [f'class_{i}' for i in range(self.config.nc)]  # nc without names
         self.classes = ClassMap.from_list(names)
-        self.sources: list[tuple[str | None, Path, Path]] = []
-        splits = [(split, root / folder) for folder, split in _SPLIT_DIRS if _image_dir(root / folder)]
-        if only is None and {'train', 'valid'} <= {split for split, _ in splits}:
-            self.has_splits = True
-            self.sources = [(split, _image_dir(folder), folder / 'labels') for split, folder in splits]  # type: ignore[misc]
-        else:
-            images = _image_dir(root)
-            if images is None:
-                raise ValidationError(
-                    f'{root}: no images/ (or img/, imgs/) folder, and no train/ and valid/ splits', {'root': str(root)}
-                )
-            self.sources = [(None, images, root / 'labels')]
+        self.classes.declared = len(names) if names else None  # no names: any id reads as class_<i>
+        self.sources = self._sources(root, only)
         self._images = [(split, images, labels, _walk_images(images)) for split, images, labels in self.sources]
         if only is not None:
             stem = only.stem
@@ -96,8 +141,32 @@ class YoloReader(Reader):
                 (s, i, lab, [n for n in names if os.path.splitext(n)[0] == stem]) for s, i, lab, names in self._images
             ]
 
+    def _sources(self, root: Path, only: Path | None) -> list[tuple[str | None, Path, Path]]:
+        """``(split, image folder, label folder)`` of every split (one with split None when flat)."""
+        if only is not None:
+            images = _image_dir(root)
+            if images is not None and _in_split_labels(only):
+                images = images / only.parent.name
+            if images is None or not images.is_dir():
+                raise ValidationError(f'{only}: no images/ (or img/, imgs/) folder beside labels/', {'file': str(only)})
+            return [(None, images, only.parent)]
+        splits = [(split, root / folder) for folder, split in _SPLIT_DIRS if _image_dir(root / folder)]
+        if {'train', 'valid'} <= {split for split, _ in splits}:
+            self.has_splits = True
+            return [(split, _image_dir(folder), folder / 'labels') for split, folder in splits]  # type: ignore[misc]
+        found = _yaml_splits(root, self.config) or _ultralytics_splits(root)
+        if found:
+            self.has_splits = True
+            return [(split, images, labels_for(images)) for split, images in found]
+        images = _image_dir(root)
+        if images is None:
+            raise ValidationError(
+                f'{root}: no images/ (or img/, imgs/) folder, and no train/ and valid/ splits', {'root': str(root)}
+            )
+        return [(None, images, root / 'labels')]
+
     def class_map(self) -> ClassMap:
-        """Names from ``dataset.yaml`` or ``classes.txt``; unnamed ids become ``class_<i>`` as they appear."""
+        """Names from ``dataset.yaml`` or ``classes.txt`` (ids beyond them are out of range); none: ``class_<i>``."""
         return self.classes
 
     def total(self) -> int:

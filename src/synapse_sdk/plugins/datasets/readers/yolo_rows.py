@@ -85,7 +85,10 @@ def _row(
     kind = _row_kind(len(tokens), kpt_shape)
     if not tokens[0].isdigit():
         raise _Bad(SkipReason.CLASS_OUT_OF_RANGE, f"class id '{tokens[0]}' is not a non-negative integer")
-    name = classes.name_for(int(tokens[0]))
+    class_id = int(tokens[0])
+    if classes.declared is not None and class_id >= classes.declared:
+        raise _Bad(SkipReason.CLASS_OUT_OF_RANGE, f'class id {class_id} is not declared (nc {classes.declared})')
+    name = classes.name_for(class_id)
     rid = f'r{line}'
     if kind == 'polygon':
         values = _numbers(tokens[1:], report)
@@ -95,28 +98,45 @@ def _row(
         box = _plain_box(tokens, width, height) or _box(_numbers(tokens[1:], report), width, height, report)
         return {'bounding_box': [{'id': rid, 'classification': name, 'attrs': [], 'data': box}]}
     assert kpt_shape is not None
-    count, dims = kpt_shape
     box = _box(_numbers(tokens[1:5], report), width, height, report)
     out: dict[str, list[dict[str, Any]]] = {
         'bounding_box': [{'id': rid, 'classification': name, 'attrs': [], 'data': box}],
-        'keypoint': [],
     }
-    members = [rid]
+    points = _keypoints(tokens, rid, name, size, ctx)
+    if points:
+        out['keypoint'] = points
+        members = [rid, *(point['id'] for point in points)]
+        out['group'] = [{'id': f'{rid}_g', 'classification': name, 'attrs': [], 'data': members}]
+    return out
+
+
+def _keypoints(
+    tokens: list[str], rid: str, name: str, size: tuple[int, int], ctx: tuple[ClassMap, Any, ReportBuilder]
+) -> list[dict[str, Any]]:
+    """The keypoints of a pose row; trailing missing ones (all values 0, the writers' ``0 0 0``) are left out.
+
+    A missing keypoint before a present one stays (visibility 0), so that later keypoints keep their index.
+    """
+    _, (count, dims), report = ctx
+    width, height = size
+    parsed: list[tuple[float, float, int | None]] = []
     for j in range(count):
         chunk = tokens[5 + j * dims : 5 + (j + 1) * dims]
         px, py = _numbers(chunk[:2], report)
-        attrs = []
+        visibility = None
         if dims == 3:
             if chunk[2] not in ('0', '1', '2', '0.0', '1.0', '2.0'):
                 raise _Bad(SkipReason.INVALID_VALUE, f"keypoint visibility '{chunk[2]}' is not 0, 1 or 2")
-            attrs = [{'name': 'visibility', 'value': int(float(chunk[2]))}]
-        kid = f'{rid}_k{j}'
-        out['keypoint'].append(
-            {'id': kid, 'classification': name, 'attrs': attrs, 'data': [pixel(px * width), pixel(py * height)]}
-        )
-        members.append(kid)
-    out['group'] = [{'id': f'{rid}_g', 'classification': name, 'attrs': [], 'data': members}]
-    return out
+            visibility = int(float(chunk[2]))
+        parsed.append((px, py, visibility))
+    while parsed and parsed[-1][0] == parsed[-1][1] == 0.0 and not parsed[-1][2]:
+        parsed.pop()
+    points: list[dict[str, Any]] = []
+    for j, (px, py, visibility) in enumerate(parsed):
+        attrs = [] if visibility is None else [{'name': 'visibility', 'value': visibility}]
+        data = [pixel(px * width), pixel(py * height)]
+        points.append({'id': f'{rid}_k{j}', 'classification': name, 'attrs': attrs, 'data': data})
+    return points
 
 
 def parse_label(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from synapse_sdk.plugins.datasets._classes import ClassMap
 from synapse_sdk.plugins.datasets._hub import HubItem
@@ -36,6 +36,7 @@ class WriterSetup:
         *,
         split_layout: bool,
         kpt_shape: tuple[int, int] | None = None,
+        flip_idx: list[int] | None = None,
         full_class_list: bool = False,
         expected_items: int = 0,
     ) -> None:
@@ -46,6 +47,7 @@ class WriterSetup:
         self.report = report
         self.split_layout = split_layout
         self.kpt_shape = kpt_shape
+        self.flip_idx = flip_idx  #: YOLO pose ``flip_idx`` of the source
         self.full_class_list = full_class_list
         self.expected_items = expected_items  #: items the reader announced (decides whether files go to a helper)
 
@@ -54,6 +56,7 @@ class Writer(ABC):
     """Writes hub items into the staging folder ``setup.out``."""
 
     format: DatasetFormat
+    keeps_categories: ClassVar[bool] = False  #: whether COCO category details (supercategory, skeleton, ids) fit
 
     def __init__(self, setup: WriterSetup) -> None:
         self.setup = setup
@@ -64,6 +67,7 @@ class Writer(ABC):
         helper = setup.expected_items >= HELPER_MIN_ITEMS
         self.placer = ImagePlacer(setup.options.images, setup.options.workers, helper=helper)
         self.splits_written: set[str | None] = set()
+        self.flip_idx_written = False
 
     def split_of(self, item: HubItem) -> str | None:
         """The output split of ``item`` (None in a flat layout)."""
@@ -97,11 +101,16 @@ class Writer(ABC):
         return class_id
 
     def skip_rest(self, item: HubItem, tools: set[str], owned: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-        """Count what this writer cannot hold.
+        """Count what this writer cannot hold, in objects (see :meth:`HubItem.count`).
 
         Annotations tied to a box (``owned``) and groups / relations are lossy; any other annotation of a tool
-        outside ``tools`` is skipped (``not_representable``, or ``unsupported_tool`` for a tool we do not know).
+        outside ``tools`` is skipped (``not_representable``, or ``unsupported_tool`` for a tool we do not know),
+        the members of one group counting once.
         """
+        grouped: dict[str, int] = {}
+        for index, group in enumerate(item.entry.get('group', ())):
+            for member in group.get('data') or ():
+                grouped.setdefault(member, index)
         for tool, anns in item.entry.items():
             if tool in tools or not anns:
                 continue
@@ -110,9 +119,11 @@ class Writer(ABC):
                 continue
             tied = sum(1 for a in anns if a.get('id') in owned)
             self.report.lose(tool, tied)
+            untied = [a.get('id') for a in anns if a.get('id') not in owned]
+            objects = len({grouped.get(aid, aid) for aid in untied})
             reason = SkipReason.NOT_REPRESENTABLE if tool in _KNOWN_TOOLS else SkipReason.UNSUPPORTED_TOOL
-            if len(anns) > tied:
-                self.report.annotations_skipped[reason.value] += len(anns) - tied
+            if objects:
+                self.report.annotations_skipped[reason.value] += objects
 
     def lose_attrs(self, annotation: dict[str, Any], keep: tuple[str, ...] = ()) -> None:
         """Count attrs the target drops."""
@@ -126,7 +137,16 @@ class Writer(ABC):
 
     def close(self) -> None:
         """Finish files that span items (dataset.yaml, annotations.json, split lists) and wait for images."""
+        self.lose_details()
         self.placer.close()
+
+    def lose_details(self) -> None:
+        """Count dataset-level details the output has no place for (COCO category details, YOLO ``flip_idx``)."""
+        if not self.keeps_categories:
+            for what, count in self.classes.lost_details().items():
+                self.report.lose(what, count)
+        if self.setup.flip_idx and not self.flip_idx_written:
+            self.report.lose('flip_idx')
 
 
 @dataclass(slots=True)

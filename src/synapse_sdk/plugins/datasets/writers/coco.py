@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from synapse_sdk.plugins.datasets._classes import ClassDetails
 from synapse_sdk.plugins.datasets._hub import HubItem
 from synapse_sdk.plugins.datasets.formats import DatasetFormat
 from synapse_sdk.plugins.datasets.report import SkipReason
@@ -46,6 +47,7 @@ class COCOWriter(Writer):
     """Instances (boxes, polygons, RLE masks) and person keypoints (keypoints grouped with a box)."""
 
     format = DatasetFormat.COCO
+    keeps_categories = True
 
     def __init__(self, setup: Any) -> None:
         super().__init__(setup)
@@ -81,8 +83,10 @@ class COCOWriter(Writer):
         image_id = self.next_image
         self.next_image += 1
         images.add({'id': image_id, 'file_name': file_name, 'width': size[0], 'height': size[1]})
+        keep_ids = bool(self.classes.coco_ids)  # a COCO source: keep its category ids
         for class_id, record in self._records(item, size):
-            record.update({'id': self.next_annotation, 'image_id': image_id, 'category_id': class_id + 1})
+            category_id = self.classes.coco_id(class_id) if keep_ids else class_id + 1
+            record.update({'id': self.next_annotation, 'image_id': image_id, 'category_id': category_id})
             if not record.get('attributes'):
                 record.pop('attributes', None)
             anns.add(record)
@@ -155,15 +159,20 @@ class COCOWriter(Writer):
         self.skip_rest(item, {'bounding_box', 'polygon', 'segmentation', 'keypoint', 'group'})
         return out
 
+    def _category(self, class_id: int, name: str) -> dict[str, Any]:
+        """A ``categories`` entry; a COCO source's supercategory, keypoint names and skeleton are kept."""
+        details = self.classes.details.get(name) or ClassDetails()
+        category_id = self.classes.coco_id(class_id) if self.classes.coco_ids else class_id + 1
+        category: dict[str, Any] = {'id': category_id, 'name': name, 'supercategory': details.supercategory}
+        keypoints = details.keypoints or self.keypoint_names.get(class_id)
+        if keypoints:
+            category['keypoints'] = list(keypoints)
+            category['skeleton'] = [list(pair) for pair in details.skeleton or ()]
+        return category
+
     def close(self) -> None:
         """Assemble each split's ``annotations.json`` from its parts."""
-        categories = []
-        for class_id, name in sorted(self.classes.names.items()):
-            category: dict[str, Any] = {'id': class_id + 1, 'name': name, 'supercategory': ''}
-            if class_id in self.keypoint_names:
-                category['keypoints'] = self.keypoint_names[class_id]
-                category['skeleton'] = []
-            categories.append(category)
+        categories = [self._category(class_id, name) for class_id, name in sorted(self.classes.names.items())]
         if self.setup.split_layout:
             for split in ('train', 'valid'):
                 self._parts(split)

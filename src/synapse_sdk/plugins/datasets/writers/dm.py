@@ -10,7 +10,7 @@ from synapse_sdk.plugins.datasets._hub import HubItem
 from synapse_sdk.plugins.datasets.dm_versions import dm_v2_to_v1
 from synapse_sdk.plugins.datasets.formats import DatasetFormat
 from synapse_sdk.plugins.datasets.readers.base import CLASSED_TOOLS
-from synapse_sdk.plugins.datasets.writers.base import Writer
+from synapse_sdk.plugins.datasets.writers.base import Writer, objects_of
 
 __all__ = ['DMv1Writer', 'DMv2Writer']
 
@@ -21,7 +21,9 @@ class DMv2Writer(Writer):
     format = DatasetFormat.DM_V2
 
     def document(self, item: HubItem) -> dict[str, Any]:
-        """The DM v2 document of ``item``."""
+        """The DM v2 document of ``item`` (with ``class_names`` given, only the objects of those classes)."""
+        if self.classes.frozen:
+            item.entry = self.known_classes_only(item)
         for tool in CLASSED_TOOLS:
             for annotation in item.entry.get(tool, ()):
                 if annotation.get('classification'):
@@ -31,6 +33,14 @@ class DMv2Writer(Writer):
             images = list(document.get('images') or [{}])
             images[0] = item.entry
             document['images'] = images
+            if self.classes.frozen and isinstance(document.get('classification'), dict):
+                known = self.classes.ids
+                document['classification'] = {
+                    tool: [n for n in names if n in known]
+                    if tool in CLASSED_TOOLS and isinstance(names, list)
+                    else names
+                    for tool, names in document['classification'].items()
+                }
             return document
         all_names = self.classes.ordered_names() if self.setup.full_class_list else None
         classification: dict[str, list[str]] = {}
@@ -39,6 +49,40 @@ class DMv2Writer(Writer):
                 used = sorted({a['classification'] for a in anns if a.get('classification')})
                 classification[tool] = all_names if all_names is not None else used
         return {'classification': classification, 'images': [item.entry]}
+
+    def known_classes_only(self, item: HubItem) -> dict[str, list[dict[str, Any]]]:
+        """The entry without the objects whose class is not in ``class_names`` (each skipped ``unknown_class``).
+
+        A box's object goes whole: the keypoints and shapes its group ties and the group itself; a relation
+        that names a dropped annotation is dropped too (lossy ``relation``).
+        """
+        dropped: set[str] = set()
+        for tool in CLASSED_TOOLS:
+            for annotation in item.entry.get(tool, ()):
+                if self.classes.ids.get(annotation.get('classification')) is None:  # type: ignore[arg-type]
+                    self.class_id(annotation, item.source_file)  # records unknown_class
+                    dropped.add(annotation['id'])
+        if not dropped:
+            return item.entry
+        boxes = dropped.intersection(b['id'] for b in item.entry.get('bounding_box', ()))
+        objs = objects_of(item)
+        for box in boxes:
+            dropped.update(objs.keypoints_of.get(box, ()), objs.shapes_of.get(box, ()))
+        entry: dict[str, list[dict[str, Any]]] = {}
+        for tool, anns in item.entry.items():
+            if tool == 'group':
+                groups = [self._without(g, dropped) for g in anns if boxes.isdisjoint(g['data'])]
+                entry[tool] = [g for g in groups if g['data']]
+            elif tool == 'relation':
+                entry[tool] = [r for r in anns if dropped.isdisjoint(r['data'])]
+                self.report.lose('relation', len(anns) - len(entry[tool]))
+            else:
+                entry[tool] = [a for a in anns if a.get('id') not in dropped]
+        return entry
+
+    @staticmethod
+    def _without(group: dict[str, Any], dropped: set[str]) -> dict[str, Any]:
+        return {**group, 'data': [m for m in group['data'] if m not in dropped]}
 
     def encode(self, item: HubItem) -> bytes:
         """The bytes of the output JSON."""

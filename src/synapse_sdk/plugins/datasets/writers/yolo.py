@@ -11,6 +11,7 @@ from synapse_sdk.plugins.datasets._hub import HubItem
 from synapse_sdk.plugins.datasets.formats import DatasetFormat, YoloTask
 from synapse_sdk.plugins.datasets.report import SkipReason
 from synapse_sdk.plugins.datasets.writers.base import Writer, WriterSetup, loose_keypoints, objects_of
+from synapse_sdk.plugins.datasets.writers.coco_objects import clip_box
 
 __all__ = ['YoloWriter']
 
@@ -32,13 +33,23 @@ class YoloWriter(Writer):
             self.report.clamped += 1
         return f'{value:.6f}'
 
-    def _box(self, data: list[float], size: tuple[int, int]) -> str:
+    def _box(self, data: list[float], size: tuple[int, int]) -> str | None:
+        """``cx cy w h`` of the part of the box inside the image (each moved edge counted); None if none is."""
         x, y, w, h = data
         width, height = size
+        if x < 0 or y < 0 or x + w > width or y + h > height:
+            clipped = clip_box(data, size, self.report)
+            if clipped is None:
+                return None
+            x, y, w, h = clipped
         cx, cy, nw, nh = (x + w / 2) / width, (y + h / 2) / height, w / width, h / height
-        if 0.0 <= min(cx, cy, nw, nh) and max(cx, cy, nw, nh) <= 1.0:  # the common case: nothing to clamp
-            return f'{cx:.6f} {cy:.6f} {nw:.6f} {nh:.6f}'
-        return ' '.join(self._norm(v) for v in (cx, cy, nw, nh))
+        return f'{cx:.6f} {cy:.6f} {nw:.6f} {nh:.6f}'
+
+    def _box_or_skip(self, box: dict[str, Any], item: HubItem, size: tuple[int, int]) -> str | None:
+        text = self._box(box['data'], size)
+        if text is None:
+            self.report.skip_annotation(SkipReason.OUT_OF_IMAGE, file=item.source_file, message='box outside image')
+        return text
 
     def _points(self, points: list[list[float]], size: tuple[int, int]) -> str:
         width, height = size
@@ -94,10 +105,9 @@ class YoloWriter(Writer):
             if class_id is None or box.get('attrs'):
                 return None  # unknown class or attrs to count: the general path reports them
             x, y, w, h = box['data']
-            cx, cy, nw, nh = (x + w / 2) / width, (y + h / 2) / height, w / width, h / height
-            if not (0.0 <= cx <= 1.0 and 0.0 <= cy <= 1.0 and 0.0 <= nw <= 1.0 and 0.0 <= nh <= 1.0):
-                return None  # clamping: the general path counts it
-            values += (class_id, cx, cy, nw, nh)
+            if not (0 <= x and 0 <= y and x + w <= width and y + h <= height):
+                return None  # leaves the image: the general path clips and counts it
+            values += (class_id, (x + w / 2) / width, (y + h / 2) / height, w / width, h / height)
         return _DETECT_ROW * len(boxes) % tuple(values), len(boxes)
 
     def _shape_rows(self, item: HubItem, size: tuple[int, int], task: YoloTask) -> list[str]:
@@ -108,15 +118,22 @@ class YoloWriter(Writer):
             class_id = self.class_id(box, item.source_file)
             if class_id is None:
                 continue
-            self.lose_attrs(box)
             if task is YoloTask.DETECT:
-                rows.append(f'{class_id} {self._box(box["data"], size)}')
+                text = self._box_or_skip(box, item, size)
+                if text is not None:
+                    self.lose_attrs(box)
+                    rows.append(f'{class_id} {text}')
                 continue
+            self.lose_attrs(box)
             tied = [polygons[s] for s in objs.shapes_of.get(box['id'], ()) if s in polygons]
             if tied:
                 rows += [f'{class_id} {self._points(p["data"], size)}' for p in tied]
                 continue
-            x, y, w, h = box['data']
+            clipped = clip_box(box['data'], size, self.report)
+            if clipped is None:
+                self.report.skip_annotation(SkipReason.OUT_OF_IMAGE, file=item.source_file, message='box outside image')
+                continue
+            x, y, w, h = clipped
             corners = [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]
             rows.append(f'{class_id} {self._points(corners, size)}')
         tools = {'bounding_box'}
@@ -166,9 +183,12 @@ class YoloWriter(Writer):
             class_id = self.class_id(box, item.source_file)
             if class_id is None:
                 continue
+            text = self._box_or_skip(box, item, size)
+            if text is None:
+                continue
             self.lose_attrs(box)
             points = [keypoints[k] for k in by_box.get(box['id'], ())]
-            rows.append(f'{class_id} {self._box(box["data"], size)} {self._keypoint_values(points, size, shape)}')
+            rows.append(f'{class_id} {text} {self._keypoint_values(points, size, shape)}')
         loose = loose_keypoints(item, owned)
         for points in loose:
             class_id = self.class_id(points[0], item.source_file)
@@ -200,6 +220,10 @@ class YoloWriter(Writer):
         config['names'] = names
         if self.options.yolo_task is YoloTask.POSE:
             config['kpt_shape'] = list(self.setup.kpt_shape or (1, 3))
+            flip_idx = self.setup.flip_idx
+            if flip_idx is not None and len(flip_idx) == config['kpt_shape'][0]:
+                config['flip_idx'] = list(flip_idx)
+                self.flip_idx_written = True
         text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
         (self.out / 'dataset.yaml').write_text(text, encoding='utf-8')
         (self.out / 'classes.txt').write_text(''.join(f'{n}\n' for n in names), encoding='utf-8')
