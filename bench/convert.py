@@ -71,16 +71,20 @@ def make_coco(root: Path, images: int, boxes_per_image: int, *, seed: int = 0, w
     return root
 
 
-def timed(runs: int, work: Callable[[Path], object], scratch: Path) -> float:
-    """Median seconds of ``runs`` calls of ``work(fresh output folder)``."""
-    times = []
-    for r in range(runs):
-        out = scratch / f'out_{r}'
-        start = time.perf_counter()
-        work(out)
-        times.append(time.perf_counter() - start)
+def timed(work: Callable[[Path], object], out: Path, *, delete: bool) -> float:
+    """Seconds of one call of ``work(out)``, ``out`` a folder that does not exist yet.
+
+    With ``delete`` the output is removed (untimed) right after the call, as the first version of this script did.
+    On this machine's ext4 (no journal) that makes the *next* candidate's file creates slow: for a minute or more
+    the allocator skips the inodes just freed (bench/RESULTS.md). By default outputs stay until the end of the run,
+    so that every candidate creates its files on a file system in the state a user's conversion finds it.
+    """
+    start = time.perf_counter()
+    work(out)
+    seconds = time.perf_counter() - start
+    if delete:
         shutil.rmtree(out, ignore_errors=True)
-    return statistics.median(times)
+    return seconds
 
 
 def ours(source: str, target: str, src: Path, images: str) -> Callable[[Path], object]:
@@ -172,6 +176,11 @@ def main() -> None:
     parser.add_argument('--boxes', type=int, default=10, help='boxes per image')
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--rss-annotations', type=int, default=100_000)
+    parser.add_argument(
+        '--delete-between',
+        action='store_true',
+        help='remove each output right after its call (slows the next creates on ext4 without a journal)',
+    )
     args = parser.parse_args()
     total = args.images * args.boxes
     scratch = Path(tempfile.mkdtemp(prefix='synapse-bench-'))
@@ -203,11 +212,13 @@ def main() -> None:
         # per repeat because a file create costs more after a big delete (bench/RESULTS.md), and a fixed order
         # always put the same candidate after the same deleted output
         times: dict[str, list[float]] = {label: [] for label, _ in works}
+        outputs = scratch / 'outputs'
         for r in range(args.repeat):
             order = list(works)
             random.Random(r).shuffle(order)
-            for label, work in order:
-                times[label].append(timed(1, work, scratch))
+            for i, (label, work) in enumerate(order):
+                times[label].append(timed(work, outputs / f'{r}_{i}', delete=args.delete_between))
+        print(f'outputs {"removed after each call" if args.delete_between else "kept until the end of the run"}')
         rows = [(label, total / statistics.median(samples)) for label, samples in times.items()]
         for label, rate in rows:
             print(f'{label:48s} {rate:10,.0f} annotations/s')

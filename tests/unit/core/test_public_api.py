@@ -27,8 +27,6 @@ def test_plugins_exports_are_pinned_and_resolve():
         'run_plugin',
     ]
     for name in synapse_sdk.plugins.__all__:
-        if name == 'PluginDiscovery':
-            continue  # arrives with discovery; resolved in its own tests
         assert getattr(synapse_sdk.plugins, name) is not None
     with pytest.raises(AttributeError):
         synapse_sdk.plugins.DoesNotExist  # noqa: B018

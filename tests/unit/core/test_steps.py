@@ -70,8 +70,11 @@ def test_registry_errors():
         reg.insert_before('x', Step('b'))
     with pytest.raises(ValueError, match=r"^Step 'x' not found$"):
         reg.unregister('x')
-    with pytest.raises(ValueError, match=r"^Step 'neg' has progress_weight -1; it must be a number >= 0$"):
+    with pytest.raises(ValueError, match=r"^Step 'neg' has progress_weight -1; it must be a finite number >= 0$"):
         reg.register(Step('neg', -1))
+    for bad in (float('inf'), float('nan'), True):
+        with pytest.raises(ValueError, match=r"^Step 'bad' has progress_weight .+; it must be a finite number >= 0$"):
+            reg.register(Step('bad', bad))
     with pytest.raises(ActionDefinitionError, match='Only BaseStep instances'):
         reg.register(object())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Generic, TypeVar
 
 from synapse_sdk.exceptions import ActionDefinitionError
@@ -79,5 +80,5 @@ class StepRegistry(Generic[C]):
         if name in self:
             raise ValueError(f"Step '{name}' is already registered; step names must be unique")
         weight = step.progress_weight
-        if not isinstance(weight, int | float) or weight < 0:
-            raise ValueError(f"Step '{name}' has progress_weight {weight!r}; it must be a number >= 0")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"Step '{name}' has progress_weight {weight!r}; it must be a finite number >= 0")
