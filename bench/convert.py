@@ -177,13 +177,22 @@ def main() -> None:
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--rss-annotations', type=int, default=100_000)
     parser.add_argument(
+        '--scratch',
+        type=Path,
+        default=None,
+        help='where data and outputs go (default: the system temp folder); see bench/RESULTS.md on why it matters',
+    )
+    parser.add_argument(
         '--delete-between',
         action='store_true',
         help='remove each output right after its call (slows the next creates on ext4 without a journal)',
     )
     args = parser.parse_args()
     total = args.images * args.boxes
-    scratch = Path(tempfile.mkdtemp(prefix='synapse-bench-'))
+    if args.scratch is not None:
+        args.scratch.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix='synapse-bench-', dir=args.scratch))
+    print(f'scratch folder: {scratch} (--scratch; every candidate reads and writes there)')
     try:
         coco = make_coco(scratch / 'coco', args.images, args.boxes)
         yolo = scratch / 'yolo'

@@ -66,5 +66,5 @@ def object_count(entry: dict[str, list[dict[str, Any]]]) -> int:
 
 def pixel(value: float) -> float | int:
     """An absolute coordinate rounded to 2 decimals; whole numbers become ints."""
-    rounded = round(value, 2)
-    return int(rounded) if float(rounded).is_integer() else rounded
+    rounded = round(float(value), 2)
+    return int(rounded) if rounded.is_integer() else rounded

@@ -83,7 +83,7 @@ def _row(
     classes, kpt_shape, report = ctx
     width, height = size
     kind = _row_kind(len(tokens), kpt_shape)
-    if not tokens[0].isdigit():
+    if not (tokens[0].isascii() and tokens[0].isdigit()):  # '²'.isdigit() is True, int('²') fails
         raise _Bad(SkipReason.CLASS_OUT_OF_RANGE, f"class id '{tokens[0]}' is not a non-negative integer")
     class_id = int(tokens[0])
     if classes.declared is not None and class_id >= classes.declared:
@@ -150,11 +150,25 @@ def parse_label(
     """Every row of a label file as a DM v2 image entry; bad rows are skipped with file and line in the report."""
     entry: dict[str, list[dict[str, Any]]] = {}
     ctx = (classes, kpt_shape, report)
+    width, height = size
+    declared, name_for = classes.declared, classes.name_for
+    plain = kpt_shape is None  # box rows may take the fast path below
+    boxes: list[dict[str, Any]] | None = None
     for line, raw in enumerate(text.splitlines(), 1):
         tokens = raw.split()
         if not tokens:
             continue
         report.annotations_seen += 1
+        if plain and len(tokens) == 5:
+            # the fast path: a declared class and a box inside the image, as _row would give it; else _row reports
+            head = tokens[0]
+            if head.isascii() and head.isdigit() and (declared is None or int(head) < declared):
+                box = _plain_box(tokens, width, height)
+                if box is not None:
+                    if boxes is None:
+                        boxes = entry.setdefault('bounding_box', [])
+                    boxes.append({'id': f'r{line}', 'classification': name_for(int(head)), 'attrs': [], 'data': box})
+                    continue
         try:
             row = _row(tokens, line, size, ctx)
         except _Bad as bad:
