@@ -290,3 +290,23 @@ def test_async_retries_like_sync() -> None:
 
     assert asyncio.run(main()) == {'id': 1}
     assert len(seen) == 2
+
+
+def test_bulk_settings_describe_a_network_client_and_nothing_else():
+    policy = RetryPolicy(attempts=2, backoff=0.1)
+    timeout = httpx.Timeout(7.0, connect=2.0)
+    with BackendClient('https://api.example.test/base', TOKEN, timeout=timeout, retry=policy) as plain:
+        settings = plain.bulk_settings()
+    assert settings is not None
+    assert (settings.base_url, dict(settings.auth_headers)) == (
+        'https://api.example.test/base/',
+        {'Synapse-Access-Token': f'Token {TOKEN}'},
+    )
+    assert (settings.connect_timeout, settings.read_timeout, settings.retry) == (2.0, 7.0, policy)
+    error = settings.error_for_response(404, b'{"detail": "no such task"}', 'application/json', None)
+    assert isinstance(error, NotFoundError) and str(error) == '404: no such task'
+    throttled = settings.error_for_response(429, b'slow down', 'text/plain', '3')
+    assert isinstance(throttled, RateLimitError) and throttled.retry_after == 3.0
+    transport, _ = scripted(httpx.Response(200, json={}))
+    with BackendClient('https://api.example.test/', TOKEN, transport=transport) as custom:
+        assert custom.bulk_settings() is None  # only the client itself can send through its own transport

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import AsyncIterator, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ from synapse_sdk.clients.base.retry import AsyncRetryTransport, RetryPolicy, Ret
 from synapse_sdk.exceptions import ClientConnectionError, ClientError, ClientTimeoutError
 from synapse_sdk.utils.redact import add_secret
 
-__all__ = ['DEFAULT_TIMEOUT', 'AsyncHTTPClient', 'Flow', 'HTTPClient']
+__all__ = ['DEFAULT_TIMEOUT', 'AsyncHTTPClient', 'BulkSettings', 'Flow', 'HTTPClient']
 
 #: A multi-call flow (sans-I/O): yields the next :class:`Call`, receives its parsed body, returns the result.
 Flow = Generator[Call, Any, Any]
@@ -30,6 +31,22 @@ def _as_timeout(timeout: float | httpx.Timeout | None, default: httpx.Timeout) -
     if timeout is None:
         return default
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+
+
+@dataclass(frozen=True)
+class BulkSettings:
+    """What a bulk path on its own HTTP stack needs to send requests exactly as a client would.
+
+    Auth headers go only to ``base_url``'s scheme, host and port; redirects are not followed; retries follow
+    ``retry``; an error response becomes ``error_for_response(status, body, content type, Retry-After)``.
+    """
+
+    base_url: str
+    auth_headers: Mapping[str, str]
+    connect_timeout: float
+    read_timeout: float
+    retry: RetryPolicy
+    error_for_response: Callable[[int, bytes, str, str | None], ClientError]
 
 
 class _Core:
@@ -113,9 +130,28 @@ class HTTPClient(_Core):
         default_timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         super().__init__(base_url, auth_headers, retry)
+        self._network = transport is None  #: requests go straight to the network (no custom transport)
         inner = transport or httpx.HTTPTransport()
         self._http = httpx.Client(
             transport=RetryTransport(inner, self.retry), timeout=_as_timeout(timeout, default_timeout)
+        )
+
+    def bulk_settings(self) -> BulkSettings | None:
+        """This client's settings for a bulk path that sends many requests on its own HTTP stack.
+
+        None when requests do not go straight to the network (a custom or in-process transport): only this
+        client can send those.
+        """
+        if not self._network:
+            return None
+        timeout = self._http.timeout
+        return BulkSettings(
+            base_url=self.base_url,
+            auth_headers=dict(self._auth_headers),
+            connect_timeout=timeout.connect if timeout.connect is not None else DEFAULT_TIMEOUT.connect or 5.0,
+            read_timeout=timeout.read if timeout.read is not None else DEFAULT_TIMEOUT.read or 15.0,
+            retry=self.retry,
+            error_for_response=error_for_response,
         )
 
     def _send(self, call: Call) -> Any:

@@ -11,7 +11,6 @@ costs about a quarter of the client CPU per task of the threaded httpx path (ben
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 import random
@@ -33,10 +32,12 @@ _IDEMPOTENT = frozenset({'GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'})
 
 @dataclass(frozen=True)
 class HTTPSettings:
-    """What the fast path copies from the run's client."""
+    """What the fast path copies from the run's client (its ``bulk_settings()``)."""
 
     base_url: str
     auth_headers: dict[str, str]
+    #: the client's mapping of an error response to a ``ClientError``: (status, body, content type, Retry-After)
+    error_for_response: Callable[[int, bytes, str, str | None], ClientError]
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     attempts: int = 4
@@ -47,27 +48,23 @@ class HTTPSettings:
 
 
 def http_settings(client: Any) -> HTTPSettings | None:
-    """The settings of a client that sends plain HTTP over the network; None for anything else.
+    """The settings of a client whose requests go straight to the network; None for anything else.
 
-    Anything else (a custom or mock transport, an in-process backend, env proxies, an unknown
-    client object) keeps the client's own path, which honours all of that.
+    The client says so through its public ``bulk_settings()`` (``BackendClient`` has it). Anything else (a
+    custom or in-process transport, an unknown client object) keeps the client's own path.
     """
-    import httpx
-
-    http = getattr(client, '_http', None)
-    base_url, headers = getattr(client, 'base_url', None), getattr(client, '_auth_headers', None)
-    if not isinstance(http, httpx.Client) or not isinstance(base_url, str) or not isinstance(headers, dict):
+    getter = getattr(client, 'bulk_settings', None)
+    bulk = getter() if callable(getter) else None
+    if bulk is None:
         return None
-    transport = getattr(http, '_transport', None)
-    if type(getattr(transport, 'inner', None)) is not httpx.HTTPTransport or getattr(http, '_mounts', None):
-        return None
-    timeout, retry = http.timeout, getattr(client, 'retry', None)
     try:
+        retry = bulk.retry
         return HTTPSettings(
-            base_url=base_url,
-            auth_headers={str(k): str(v) for k, v in headers.items()},
-            connect_timeout=float(timeout.connect or 5.0),
-            read_timeout=float(timeout.read or 15.0),
+            base_url=str(bulk.base_url),
+            auth_headers={str(k): str(v) for k, v in bulk.auth_headers.items()},
+            error_for_response=bulk.error_for_response,
+            connect_timeout=float(bulk.connect_timeout),
+            read_timeout=float(bulk.read_timeout),
             attempts=max(1, int(retry.attempts)),
             backoff=float(retry.backoff),
             max_backoff=float(retry.max_backoff),
@@ -130,7 +127,6 @@ class AiohttpIO(ThreadHop):
         self._session: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
-        self._errors = importlib.import_module('synapse_sdk.clients.base.call')  # the client's error mapping
 
     async def start(self) -> None:
         import aiohttp
@@ -217,7 +213,7 @@ class AiohttpIO(ThreadHop):
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug('%s %s -> %d', method, safe_target(url), status)
         if status >= 400:
-            raise self._errors.error_for_response(status, content, content_type, retry_after)
+            raise self.settings.error_for_response(status, content, content_type, retry_after)
         if not content:
             return None
         try:
