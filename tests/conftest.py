@@ -22,3 +22,26 @@ def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv('SYNAPSE_LOCAL_DIR', str(state / 'local'))
     monkeypatch.setenv('SYNAPSE_CONFIG_DIR', str(state / 'config'))
     monkeypatch.setenv('SYNAPSE_STATE_DIR', str(state / 'state'))
+
+
+def _build_once() -> None:
+    """typer's CliRunner turns the Typer app into a click command on every ``invoke`` (~25 ms for ours).
+
+    The command is the same each time, so the suite builds it once per app (a test-harness seam of typer's,
+    not of ours: the command that runs is exactly the one ``synapse`` runs).
+    """
+    import typer.main
+    import typer.testing
+
+    built: dict[int, tuple[object, object]] = {}
+
+    def get_command(app: typer.Typer) -> object:
+        entry = built.get(id(app))
+        if entry is None or entry[0] is not app:
+            entry = built[id(app)] = (app, typer.main.get_command(app))
+        return entry[1]
+
+    typer.testing._get_command = get_command  # type: ignore[attr-defined]
+
+
+_build_once()

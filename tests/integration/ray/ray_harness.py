@@ -32,10 +32,19 @@ _AUTH_HINT = (
 )
 
 
+#: this process's range of worker ports: below the kernel's ephemeral range (32768+ by default), where
+#: :func:`free_port` finds the other ports, so the two never overlap (Ray refuses a head whose ports collide)
+WORKER_PORTS = (10000 + (os.getpid() % 200) * 100, 10000 + (os.getpid() % 200) * 100 + 99)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port outside :data:`WORKER_PORTS`."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(('127.0.0.1', 0))
+            port = int(sock.getsockname()[1])
+        if not WORKER_PORTS[0] <= port <= WORKER_PORTS[1]:
+            return port
 
 
 @dataclass
@@ -94,7 +103,7 @@ def start_cluster(num_cpus: int = 2, timeout: float = 90.0, env: dict[str, str] 
         f'--num-cpus={num_cpus}', '--disable-usage-stats', f'--temp-dir={temp_dir}',
         f'--ray-client-server-port={free_port()}', f'--dashboard-agent-listen-port={free_port()}',
         f'--runtime-env-agent-port={free_port()}', f'--metrics-export-port={free_port()}',
-        f'--min-worker-port={20000 + os.getpid() % 20000}', f'--max-worker-port={20100 + os.getpid() % 20000}',
+        f'--min-worker-port={WORKER_PORTS[0]}', f'--max-worker-port={WORKER_PORTS[1]}',
     ]  # fmt: skip
     with open(log_file, 'wb') as log:
         process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from dataset_builders import box, write_dm_item
+from tests.support.dataset_builders import box, write_dm_item
 
 from synapse_sdk.exceptions import ValidationError
 from synapse_sdk.loggers import NoOpLogger

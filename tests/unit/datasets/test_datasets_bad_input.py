@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from dataset_builders import box, read_dm, write_coco, write_dm_item, write_png, write_yolo
+from tests.support.dataset_builders import box, read_dm, write_coco, write_dm_item, write_png, write_yolo
 from typer.testing import CliRunner
 
 from synapse_sdk.cli import app

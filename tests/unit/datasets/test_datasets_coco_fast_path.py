@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from dataset_builders import write_yolo
+from tests.support.dataset_builders import write_yolo
 
 from synapse_sdk.plugins.datasets import get_converter
 from synapse_sdk.plugins.datasets.readers import yolo_rows

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from dataset_builders import box, read_dm, write_coco, write_dm_item, write_yolo
+from tests.support.dataset_builders import box, read_dm, write_coco, write_dm_item, write_yolo
 
 from synapse_sdk.plugins.datasets import get_converter
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from dataset_builders import box, read_dm, write_coco, write_dm_item
 from pycocotools import mask as mask_api
 from pycocotools.coco import COCO
+from tests.support.dataset_builders import box, read_dm, write_coco, write_dm_item
 
 from synapse_sdk.plugins.datasets import get_converter
 from synapse_sdk.plugins.datasets._masks import (

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from dataset_builders import box, write_dm_item
+from tests.support.dataset_builders import box, write_dm_item
 
 from synapse_sdk.plugins.datasets import get_converter, validate_dataset
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from dataset_builders import box, read_dm, write_dm_item, write_png, write_yolo
+from tests.support.dataset_builders import box, read_dm, write_dm_item, write_png, write_yolo
 
 from synapse_sdk.plugins.datasets import dm_v1_to_v2, dm_v2_to_v1, get_converter
 from synapse_sdk.plugins.datasets._paths import split_for

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from dataset_builders import box, write_coco, write_dm_item
+from tests.support.dataset_builders import box, write_coco, write_dm_item
 
 from synapse_sdk.plugins.datasets import get_converter
 from synapse_sdk.plugins.datasets.readers import coco as coco_reader

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dataset_builders import box, read_dm, write_coco, write_dm_item, write_png, write_yolo
+from tests.support.dataset_builders import box, read_dm, write_coco, write_dm_item, write_png, write_yolo
 from typer.testing import CliRunner
 
 from synapse_sdk.cli import app

@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from synapse_sdk.enums import PackageManager
 from synapse_sdk.exceptions import ConfigError
@@ -75,17 +73,6 @@ def test_unsupported_option_is_named(tmp_path):
     file.write_text('-r other.txt\n')
     with pytest.raises(ConfigError, match=r"^requirements.txt line 1: option '-r' is not supported on Ray"):
         read_requirements(file)
-
-
-@settings(deadline=None)  # the first example imports packaging.requirements (~0.1 s on a busy machine)
-@given(st.from_regex(r'[A-Za-z]([A-Za-z0-9_.-]{0,18}[A-Za-z0-9])?(==[0-9]{1,3}(\.[0-9]{1,3}){0,2})?', fullmatch=True))
-def test_any_simple_requirement_is_accepted(line):
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        file = Path(folder) / 'requirements.txt'
-        file.write_text(line + '\n')
-        assert read_requirements(file) == [line]
 
 
 def test_pip_runtime_env_merges_config_requirements_wheels_and_env(tmp_path):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
+import ssl
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +18,7 @@ from synapse_sdk.clients.base.retry import AsyncRetryTransport, RetryPolicy, Ret
 from synapse_sdk.exceptions import ClientConnectionError, ClientError, ClientTimeoutError
 from synapse_sdk.utils.redact import add_secret
 
-__all__ = ['DEFAULT_TIMEOUT', 'AsyncHTTPClient', 'BulkSettings', 'Flow', 'HTTPClient']
+__all__ = ['DEFAULT_TIMEOUT', 'AsyncHTTPClient', 'BulkSettings', 'Flow', 'HTTPClient', 'tls_context']
 
 #: A multi-call flow (sans-I/O): yields the next :class:`Call`, receives its parsed body, returns the result.
 Flow = Generator[Call, Any, Any]
@@ -25,6 +27,16 @@ logger = logging.getLogger('synapse_sdk.clients')
 
 #: connect 5 s, read 15 s (the agent client uses 3 s / 10 s)
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every client of the process.
+
+    Making one loads the CA bundle (about 25 ms), which every client used to pay, even for a plain-HTTP
+    backend. ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` are read when the first client is made.
+    """
+    return httpx.create_ssl_context()
 
 
 def _as_timeout(timeout: float | httpx.Timeout | None, default: httpx.Timeout) -> httpx.Timeout:
@@ -131,7 +143,7 @@ class HTTPClient(_Core):
     ) -> None:
         super().__init__(base_url, auth_headers, retry)
         self._network = transport is None  #: requests go straight to the network (no custom transport)
-        inner = transport or httpx.HTTPTransport()
+        inner = transport or httpx.HTTPTransport(verify=tls_context())
         self._http = httpx.Client(
             transport=RetryTransport(inner, self.retry), timeout=_as_timeout(timeout, default_timeout)
         )
@@ -213,7 +225,7 @@ class AsyncHTTPClient(_Core):
         default_timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         super().__init__(base_url, auth_headers, retry)
-        inner = transport or httpx.AsyncHTTPTransport()
+        inner = transport or httpx.AsyncHTTPTransport(verify=tls_context())
         self._http = httpx.AsyncClient(
             transport=AsyncRetryTransport(inner, self.retry), timeout=_as_timeout(timeout, default_timeout)
         )

@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from synapse_sdk.clients.base.client import tls_context
+
 __all__ = ['AsyncASGIRouter', 'SyncASGITransport']
 
 
@@ -69,7 +71,7 @@ class SyncASGITransport(httpx.BaseTransport):
         if self._host is not None and request.url.host != self._host:
             with self._lock:
                 if self._network is None:
-                    self._network = httpx.HTTPTransport()
+                    self._network = httpx.HTTPTransport(verify=tls_context())
             return self._network.handle_request(request)
         body = request.read()
         loop = self._ensure_loop()
@@ -99,13 +101,16 @@ class AsyncASGIRouter(httpx.AsyncBaseTransport):
         _remember_missing_sniffio()
         self._inner = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         self._host = host
-        self._network = httpx.AsyncHTTPTransport()
+        self._network: httpx.AsyncHTTPTransport | None = None  #: made on the first request to another host
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host == self._host:
             return await self._inner.handle_async_request(request)
+        if self._network is None:
+            self._network = httpx.AsyncHTTPTransport(verify=tls_context())
         return await self._network.handle_async_request(request)
 
     async def aclose(self) -> None:
-        await self._network.aclose()
+        if self._network is not None:
+            await self._network.aclose()
         await self._inner.aclose()

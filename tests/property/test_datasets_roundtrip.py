@@ -7,9 +7,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from dataset_builders import box, read_dm, write_dm_item, write_png_header
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.support.dataset_builders import box, read_dm, write_dm_item, write_png_header
 
 from synapse_sdk.plugins.datasets import get_converter
 

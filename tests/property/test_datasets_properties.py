@@ -8,9 +8,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from dataset_builders import write_png
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support.dataset_builders import write_png
 
 from synapse_sdk.plugins.datasets import _jsonstream as jsonstream
 from synapse_sdk.plugins.datasets import dm_v1_to_v2, dm_v2_to_v1, get_converter

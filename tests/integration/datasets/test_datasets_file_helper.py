@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from dataset_builders import write_coco
+from tests.support.dataset_builders import write_coco
 
 from synapse_sdk.plugins.datasets import get_converter
 from synapse_sdk.plugins.datasets.writers import base as writers_base

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from tests.unit.to_task.conftest import make_project, messages, run_to_task
+from tests.integration.to_task.in_process.conftest import make_project, messages, run_to_task
 
 from synapse_sdk.exceptions import NotFoundError, RequestValidationError, StepError
 from synapse_sdk.loggers import MemoryLogger
