@@ -14,13 +14,14 @@ import sys
 STATEMENTS = {
     'import pydantic (+ BaseModel)': 'import pydantic; from pydantic import BaseModel',
     'import pydantic, yaml': 'import pydantic, yaml; from pydantic import BaseModel',
+    'pydantic + one model class': 'from pydantic import BaseModel\nclass M(BaseModel):\n    x: int = 0',
     'import synapse_sdk.plugins': 'import synapse_sdk.plugins',
     'from synapse_sdk.plugins import BaseAction, action, RuntimeContext': (
         'from synapse_sdk.plugins import BaseAction, action, RuntimeContext'
     ),
 }
 
-TEMPLATE = 'import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)'
+TEMPLATE = 'import time\nt = time.perf_counter()\n{stmt}\nprint(time.perf_counter() - t)'
 
 
 def measure(stmt: str, runs: int) -> list[float]:

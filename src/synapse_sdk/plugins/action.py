@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing
 from abc import ABCMeta, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,10 +25,28 @@ class NoResult:
     """Marker for ``result_model``: the result is not validated."""
 
 
-class RawParams(BaseModel):
-    """Params model of actions declared without one: every key is kept as given."""
+if TYPE_CHECKING:
 
-    model_config = ConfigDict(extra='allow')
+    class RawParams(BaseModel):
+        """Params model of actions declared without one: every key is kept as given."""
+
+        model_config = ConfigDict(extra='allow')
+
+
+def __getattr__(name: str) -> Any:
+    """``RawParams`` is built on first use: defining a first pydantic model costs ~70 ms (plugin discovery,
+    core schema), which ``import synapse_sdk.plugins`` should not pay for a model most runs never use."""
+    if name != 'RawParams':
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+    class RawParams(BaseModel):
+        """Params model of actions declared without one: every key is kept as given."""
+
+        model_config = ConfigDict(extra='allow')
+
+    RawParams.__module__, RawParams.__qualname__ = __name__, 'RawParams'
+    globals()['RawParams'] = RawParams
+    return RawParams
 
 
 class _ActionMeta(ABCMeta):
