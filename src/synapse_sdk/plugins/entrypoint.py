@@ -160,6 +160,36 @@ def _take_secrets_package(name: str) -> str:
         root = str(file.parent.parent)
         if root in sys.path:
             sys.path.remove(root)
+        _keep_from_children(file.parent.parent.name)
+
+
+#: the job config Ray's job supervisor hands the driver; ``ray.init()`` in the driver reads it
+_JOB_CONFIG_ENV = 'RAY_JOB_CONFIG_JSON_ENV_VAR'
+
+
+def _keep_from_children(package_dir: str) -> None:
+    """Drop the credentials package (unpacked as ``package_dir``) from the runtime env this job's tasks inherit.
+
+    Ray gives every task and actor the job's ``py_modules``, so without this a plugin that starts Ray work
+    (Ray Train, Ray Data) would have the package unpacked, credentials and all, on every node it touches.
+    """
+    raw = os.environ.get(_JOB_CONFIG_ENV)
+    if not raw:
+        return
+    try:
+        config = json.loads(raw)
+        runtime_env = config.get('runtime_env') or {}
+        modules = runtime_env.get('py_modules') or []
+    except (ValueError, AttributeError):
+        return
+    kept = [m for m in modules if not (isinstance(m, str) and m.rstrip('/').rsplit('/', 1)[-1].startswith(package_dir))]
+    if len(kept) == len(modules):
+        return
+    if kept:
+        runtime_env['py_modules'] = kept
+    else:
+        runtime_env.pop('py_modules', None)
+    os.environ[_JOB_CONFIG_ENV] = json.dumps(config)
 
 
 def _load_secrets(environ: dict[str, str]) -> list[str]:

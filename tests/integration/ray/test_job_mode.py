@@ -101,12 +101,16 @@ def test_token_reaches_the_worker_outside_the_shared_working_dir(ray_cluster, jo
     caplog.set_level(logging.DEBUG)  # every log record of ours and Ray's client, not only warnings
     monkeypatch.setenv('SYNAPSE_HOST', 'http://127.0.0.1:9/')
     monkeypatch.setenv('SYNAPSE_ACCESS_TOKEN', TOKEN)
-    credentials_job = jobs.submit('credentials', {'echo': LOOKALIKES})
+    credentials_job = jobs.submit('credentials', {'echo': LOOKALIKES, 'child': True})
     files_job = jobs.submit('files', {})
     monkeypatch.setenv('SYNAPSE_ACCESS_TOKEN', OTHER_TOKEN)
     other_job = jobs.submit('files', {})
 
-    assert jobs.wait(credentials_job, timeout_seconds=60) == {
+    credentials = jobs.wait(credentials_job, timeout_seconds=60)
+    child = credentials.pop('child_secrets_on_path')
+    secrets_uri = jobs.jobs.get_job_info(credentials_job).runtime_env['py_modules'][0]
+    assert child['on_path'] == [] and secrets_uri not in child['py_modules']  # a task of the plugin's: no package
+    assert credentials == {
         'token_sha256': hashlib.sha256(TOKEN.encode()).hexdigest(),
         'host': 'http://127.0.0.1:9/',
         'params_in_env': True,

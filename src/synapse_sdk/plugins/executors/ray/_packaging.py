@@ -40,7 +40,8 @@ PARAMS_FILE = '.synapse_params.json'
 SECRETS_FILE = '.synapse_secrets.json'
 #: A job's credentials travel in a package of its own (a Ray ``py_modules`` entry named with this
 #: prefix and a random suffix, holding only ``secrets.json``): never in the plugin's shared working
-#: dir, env vars or the entrypoint. The worker reads the file and deletes it before the action runs.
+#: dir, env vars or the entrypoint. The worker reads the file and deletes it before the action runs, and
+#: drops the package from the runtime env the job's own tasks inherit (docs/ray.md).
 SECRETS_MODULE_PREFIX = '_synapse_run_'
 SECRETS_MODULE_FILE = 'secrets.json'
 

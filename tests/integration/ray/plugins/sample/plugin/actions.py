@@ -76,7 +76,21 @@ def credentials(params: dict, ctx: RuntimeContext) -> dict:
         if entry and Path(entry).is_dir()
         for found in Path(entry).glob('_synapse_run_*/*')
     ]
+    child = None
+    if params.get('child'):  # a Ray task of this job: it must not receive the credentials package
+        import ray
+
+        ray.init()
+
+        @ray.remote(num_cpus=0)
+        def look() -> dict:
+            found = [str(f) for e in sys.path if e and Path(e).is_dir() for f in Path(e).glob('_synapse_run_*/*')]
+            # what a task on any other node would unpack: the runtime env Ray gave this task
+            return {'on_path': found, 'py_modules': list(ray.get_runtime_context().runtime_env.get('py_modules', []))}
+
+        child = ray.get(look.remote())
     return {
+        'child_secrets_on_path': child,
         'token_sha256': hashlib.sha256(token.encode()).hexdigest(),
         'host': os.environ.get('SYNAPSE_HOST'),
         'params_in_env': 'SYNAPSE_ACTION_PARAMS' in os.environ,
