@@ -120,6 +120,7 @@ def test_token_reaches_the_actor_but_no_log_or_actor_record(ray_cluster, monkeyp
         result = ex.execute('credentials', {})
         actors = list_actors(address=ray_cluster.dashboard_url, detail=True, filters=[('state', '=', 'ALIVE')])
     assert result == {
+        'child_secrets_on_path': None,
         'token_sha256': hashlib.sha256(TASK_TOKEN.encode()).hexdigest(),
         'host': 'http://127.0.0.1:9/',
         'params_in_env': False,

@@ -129,6 +129,7 @@ def test_credentials_package_is_read_deleted_and_masked_in_the_result(tmp_path, 
     out = capsys.readouterr().out
     assert token not in out
     assert _records(out)[0] == {
+        'child_secrets_on_path': None,
         'token_sha256': hashlib.sha256(token.encode()).hexdigest(),
         'host': None,
         'params_in_env': True,
@@ -155,3 +156,26 @@ def test_a_missing_or_foreign_credentials_package_is_an_error_record(tmp_path, c
     assert _records(capsys.readouterr().out)[1]['message'] == (
         f'The run credentials package {name} is not on sys.path; was the job submitted by the SDK?'
     )
+
+
+def test_the_credentials_package_leaves_the_runtime_env_tasks_inherit(monkeypatch):
+    import json as _json
+    import os
+
+    from synapse_sdk.plugins.entrypoint import _keep_from_children
+
+    config = {
+        'runtime_env': {'py_modules': ['gcs://_ray_pkg_sdk.zip', 'gcs://_ray_pkg_abc123.zip'], 'working_dir': 'x'},
+        'metadata': {'synapse_action': 'a'},
+    }
+    monkeypatch.setenv('RAY_JOB_CONFIG_JSON_ENV_VAR', _json.dumps(config))
+    _keep_from_children('_ray_pkg_abc123')
+    assert _json.loads(os.environ['RAY_JOB_CONFIG_JSON_ENV_VAR']) == {
+        'runtime_env': {'py_modules': ['gcs://_ray_pkg_sdk.zip'], 'working_dir': 'x'},
+        'metadata': {'synapse_action': 'a'},
+    }
+    _keep_from_children('_ray_pkg_sdk')  # the last module: the key goes
+    assert _json.loads(os.environ['RAY_JOB_CONFIG_JSON_ENV_VAR'])['runtime_env'] == {'working_dir': 'x'}
+    monkeypatch.setenv('RAY_JOB_CONFIG_JSON_ENV_VAR', 'not json')
+    _keep_from_children('_ray_pkg_abc123')  # not Ray's: left alone
+    assert os.environ['RAY_JOB_CONFIG_JSON_ENV_VAR'] == 'not json'
