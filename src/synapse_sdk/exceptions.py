@@ -10,6 +10,7 @@ Every error the SDK raises on purpose is a :class:`SynapseError`::
         NotFoundError               404
         ClientTimeoutError          408 or a read timeout
         RateLimitError              429
+        ResponseTooLargeError       a body over the caller's byte limit
         ServerError                 5xx
         ClientConnectionError       no connection (status 0)
       PluginError(message, details)               plugin definition and execution
@@ -56,6 +57,7 @@ __all__ = [
     'PreProcessorError',
     'RateLimitError',
     'RequestValidationError',
+    'ResponseTooLargeError',
     'RollbackError',
     'SchemaIncompatibleError',
     'ServerError',
@@ -118,6 +120,14 @@ class RateLimitError(ClientError):
 
 class ServerError(ClientError):
     """The server failed (5xx)."""
+
+
+class ResponseTooLargeError(ClientError):
+    """A response body larger than the caller's limit (``limit`` bytes); the rest of it was not read."""
+
+    def __init__(self, status_code: int, detail: Any = None, limit: int = 0) -> None:
+        super().__init__(status_code, detail)
+        self.limit = limit
 
 
 class ClientConnectionError(ClientError):

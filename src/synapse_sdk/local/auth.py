@@ -8,6 +8,7 @@ platform. A request without a valid token gets 401 before any route runs.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -80,13 +81,19 @@ class TokenVerifier:
         return self._remember(key, found is not None)
 
     def verify_agent(self, token: str) -> bool:
-        """Whether ``token`` is the token of this backend's own agent (the one without a URL of its own)."""
+        """Whether ``token`` is the token of this backend's own agent (the one without a URL of its own).
+
+        Only digests are stored; the token's digest is compared with each in constant time.
+        """
         key = ('agent', hash_token(token))
         if key in self._known:
             return True
         with self._db.read() as session:
-            found = session.scalar(select(Agent.id).where(Agent.token == token, Agent.url.is_(None)))
-        return self._remember(key, found is not None)
+            digests = session.scalars(select(Agent.token_digest).where(Agent.url.is_(None))).all()
+        found = False
+        for digest in digests:
+            found |= hmac.compare_digest(digest.encode(), key[1].encode())
+        return self._remember(key, found)
 
     def _remember(self, key: tuple[str, str], ok: bool) -> bool:
         if ok:

@@ -90,17 +90,14 @@ def connect_local_async(
 
 
 def _local_agent_token(paths: LocalPaths) -> str:
-    from sqlalchemy import select
-
-    from synapse_sdk.local.models import Agent
+    from synapse_sdk.local._agent_token import local_agent_token
     from synapse_sdk.local.setup import open_database
 
     if not paths.database.exists():
         init_local(paths.root)
     db = open_database(paths)
     try:
-        with db.read() as session:
-            token = session.scalar(select(Agent.token).where(Agent.url.is_(None)).order_by(Agent.id).limit(1))
+        token = local_agent_token(db, paths)
     finally:
         db.dispose()
     if token is None:
@@ -111,7 +108,11 @@ def _local_agent_token(paths: LocalPaths) -> str:
 def connect_local_agent(
     state_dir: str | os.PathLike[str] | None = None, *, in_process: bool | None = None, **kwargs: Any
 ) -> AgentClient:
-    """A client of the local backend's own agent (``<backend>/agent/``), authenticated with its token."""
+    """A client of the local backend's own agent (``<backend>/agent/``), authenticated with its token.
+
+    The token is read from ``<state dir>/agent_token`` (mode 0600); when that file is gone a new token is
+    issued (the database keeps only digests, so the old one cannot be recovered).
+    """
     paths = LocalPaths.resolve(state_dir)
     token = _local_agent_token(paths)
     url = None if in_process else running_server_url(paths)

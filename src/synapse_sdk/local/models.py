@@ -128,7 +128,8 @@ class Agent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     url: Mapped[str | None] = mapped_column(String(500))  # None: the local backend itself
-    token: Mapped[str] = mapped_column(String(200), unique=True)
+    #: sha256 hex of the agent's token (column ``token``, which older databases filled with the token itself)
+    token_digest: Mapped[str] = mapped_column('token', String(200), unique=True)
     status: Mapped[str] = mapped_column(String(32), default='connected')
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -1,4 +1,4 @@
-"""Where the embedded local backend keeps its state."""
+"""Where the embedded local backend keeps its state, and keeping it private (0700 folder, 0600 files)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ['DEFAULT_LOCAL_DIR', 'LocalPaths', 'local_dir']
+__all__ = ['DEFAULT_LOCAL_DIR', 'LocalPaths', 'local_dir', 'write_private_file']
 
 DEFAULT_LOCAL_DIR = Path('~/.synapse/local')
 
@@ -45,10 +45,53 @@ class LocalPaths:
         return self.root / 'access_token'
 
     @property
+    def agent_token_file(self) -> Path:
+        """The local agent's token (mode 0600), read by ``connect_local_agent()``; the database keeps its digest."""
+        return self.root / 'agent_token'
+
+    @property
     def server_file(self) -> Path:
         """Written by ``synapse local serve``: ``{"url": ..., "pid": ...}`` of the running server."""
         return self.root / 'server.json'
 
     def ensure(self) -> None:
+        """Create the directory if needed and make it private, on every open, however it was made.
+
+        The state root becomes 0700, and ``synapse.db`` with its ``-wal`` and ``-shm`` files 0600 (the
+        database is created 0600 before SQLite opens it; SQLite gives its side files the database's mode).
+        """
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _private(self.root, 0o700)
         self.storage.mkdir(parents=True, exist_ok=True)
+        try:
+            os.close(os.open(self.database, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        for suffix in ('', '-wal', '-shm'):
+            _private(self.database.with_name(self.database.name + suffix), 0o600)
+
+
+def _private(path: Path, mode: int) -> None:
+    try:
+        os.chmod(path, mode)
+    except FileNotFoundError:
+        return
+    except PermissionError as exc:
+        raise PermissionError(
+            f'{path}: cannot set mode {mode:o} ({exc.strerror}); the local state must be a directory you own '
+            '(set SYNAPSE_LOCAL_DIR)'
+        ) from None
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Write ``text`` atomically to a file that is mode 0600 before any byte is written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)

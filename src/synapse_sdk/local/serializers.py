@@ -138,13 +138,16 @@ def job_out(row: m.Job) -> dict[str, Any]:
 
 
 def agent_out(row: m.Agent, base_url: str) -> dict[str, Any]:
-    """An agent; the local agent (no URL of its own) is served by this backend under ``agent/``."""
+    """An agent; the local agent (no URL of its own) is served by this backend under ``agent/``.
+
+    No ``token`` (the spec's ``token?``): only its digest is kept. ``POST agents/`` shows a new agent's
+    token once; the local agent's is in ``<state dir>/agent_token``.
+    """
     return {
         'id': row.id,
         'name': row.name,
         'url': row.url or f'{base_url.rstrip("/")}/agent/',
         'status': row.status,
-        'token': row.token,
     }
 
 

@@ -1,18 +1,22 @@
-"""Creating a state directory: database, first token, the local agent and storage."""
+"""Creating a state directory: database, first token, the local agent and storage.
+
+Every open makes the directory private again (0700, the database files 0600) and migrates agent
+tokens kept in plain text by older versions to digests (:mod:`synapse_sdk.local._agent_token`).
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import select
 
+from synapse_sdk.local._agent_token import migrate_agent_tokens, new_agent_token
 from synapse_sdk.local.auth import TOKEN_KINDS, issue_token
 from synapse_sdk.local.db import Database
 from synapse_sdk.local.models import AccessToken, Agent, Storage
-from synapse_sdk.local.paths import LocalPaths
+from synapse_sdk.local.paths import LocalPaths, write_private_file
 
 __all__ = [
     'InitResult',
@@ -34,10 +38,15 @@ class InitResult:
 
 
 def open_database(paths: LocalPaths) -> Database:
-    """Open (creating tables if needed) the database of a state directory."""
+    """Open (creating tables if needed) the database of a state directory, made private (0700 / 0600)."""
     paths.ensure()
     db = Database(paths.database)
-    db.create_schema()
+    try:
+        db.create_schema()
+        migrate_agent_tokens(db, paths)
+    except BaseException:
+        db.dispose()
+        raise
     return db
 
 
@@ -107,25 +116,11 @@ def read_local_token(paths: LocalPaths) -> str | None:
         return None
 
 
-def write_private_file(path: Path, text: str) -> None:
-    """Write ``text`` atomically to a file that is mode 0600 before any byte is written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
 def _ensure_defaults(db: Database, paths: LocalPaths) -> None:
-    import secrets
-
     with db.write() as session:
         if session.scalar(select(Agent.id).limit(1)) is None:
-            session.add(Agent(name='local', url=None, token=secrets.token_urlsafe(24)))
+            token, digest = new_agent_token()
+            session.add(Agent(name='local', url=None, token_digest=digest))
+            write_private_file(paths.agent_token_file, token)  # the only copy (connect_local_agent reads it)
         if session.scalar(select(Storage.id).limit(1)) is None:
             session.add(Storage(name='local', provider='file_system', configuration={'location': str(paths.storage)}))

@@ -94,7 +94,7 @@ LOGS = View(
 )
 AGENTS = View(
     'agents',
-    ('id', 'name', 'url', 'status', 'token'),
+    ('id', 'name', 'url', 'status'),
     {'id': m.Agent.id, 'name': m.Agent.name, 'status': m.Agent.status},
 )
 SERVE_APPLICATIONS = View(

@@ -4,6 +4,9 @@ The newest release (or the one ``<code>@<version>`` names) is looked up with the
 backend client. Its archive is downloaded once, unpacked (members that would land outside the
 folder are refused) into ``$SYNAPSE_STATE_DIR/plugins/<backend>/<code>/<version>/`` and reused
 while the release is unchanged; debug releases, which can be re-published, are fetched every time.
+
+An archive is refused before anything is written when it is over a limit (see :data:`LIMITS`): its
+download size, the sum of its members' sizes, or its number of members.
 """
 
 from __future__ import annotations
@@ -20,14 +23,54 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from synapse_sdk.exceptions import ClientError, NotFoundError, PluginError, SynapseError
+from synapse_sdk.exceptions import ClientError, NotFoundError, PluginError, ResponseTooLargeError, SynapseError
 from synapse_sdk.utils.redact import redact
 
-__all__ = ['backend_label', 'fetch_published', 'is_plugin_code', 'published_folder']
+__all__ = ['LIMITS', 'backend_label', 'fetch_published', 'is_plugin_code', 'published_folder']
 
 _CODE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')  # what the backend accepts as a plugin code
 _STAMP = '.synapse_release.json'
 _CONFIG = 'config.yaml'
+
+#: ``(environment variable, default)`` of each archive limit; the variable overrides the default.
+LIMITS = {
+    'download': ('SYNAPSE_PLUGIN_MAX_DOWNLOAD_BYTES', 512 << 20),  # the archive's size
+    'unpacked': ('SYNAPSE_PLUGIN_MAX_UNPACKED_BYTES', 2 << 30),  # the sum of its members' sizes
+    'members': ('SYNAPSE_PLUGIN_MAX_MEMBERS', 20_000),  # its number of members
+}
+
+
+def _limit(kind: str) -> int:
+    name, default = LIMITS[kind]
+    raw = os.environ.get(name, '').strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise PluginError(
+            f'{name} must be a positive whole number, got {raw!r}; unset it to use the default ({default})',
+            {name: raw},
+        )
+    return value
+
+
+def _over_limit(label: str, kind: str, fact: str, limit: int) -> PluginError:
+    name = LIMITS[kind][0]
+    shown = limit if kind == 'members' else _size(limit)
+    return PluginError(
+        f'The archive of release {label} {fact} (limit {shown}); set {name} to raise it',
+        {'release': label, 'limit': name},
+    )
+
+
+def _size(count: int) -> str:
+    for unit, shift in (('GiB', 30), ('MiB', 20), ('KiB', 10)):
+        if count >= 1 << shift and count % (1 << shift) == 0:
+            return f'{count >> shift} {unit}'
+    return f'{count} bytes'
 
 
 def is_plugin_code(text: str) -> bool:
@@ -151,7 +194,11 @@ def _unpacked(client: Any, code: str, release: dict[str, Any]) -> Path:
     cached = _cached_root(folder, stamp)
     if cached is not None and not release.get('debug'):
         return cached
-    data = client.data_files.download(url)
+    limit = _limit('download')
+    try:
+        data = client.data_files.download(url, max_bytes=limit)
+    except ResponseTooLargeError:
+        raise _over_limit(label, 'download', 'is too large to download', limit) from None
     return _extract(bytes(data), folder, stamp, label)
 
 
@@ -173,6 +220,7 @@ def _extract(data: bytes, folder: Path, stamp: dict[str, Any], label: str) -> Pa
     staging = Path(tempfile.mkdtemp(prefix=f'.{folder.name}.', dir=folder.parent))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _check_size(archive, label)
             _check_members(archive, staging, label)
             archive.extractall(staging)
         root = _plugin_root(staging, label)
@@ -182,6 +230,18 @@ def _extract(data: bytes, folder: Path, stamp: dict[str, Any], label: str) -> Pa
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return folder / root
+
+
+def _check_size(archive: zipfile.ZipFile, label: str) -> None:
+    """The member count and the sum of the members' sizes (what extracting writes) within the limits."""
+    members = archive.infolist()
+    limit = _limit('members')
+    if len(members) > limit:
+        raise _over_limit(label, 'members', f'has {len(members)} members', limit)
+    unpacked = sum(member.file_size for member in members)  # extraction never writes more than this
+    limit = _limit('unpacked')
+    if unpacked > limit:
+        raise _over_limit(label, 'unpacked', f'unpacks to {unpacked} bytes', limit)
 
 
 def _check_members(archive: zipfile.ZipFile, staging: Path, label: str) -> None:

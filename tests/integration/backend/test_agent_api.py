@@ -32,8 +32,9 @@ def app(tmp_path: Path, client: BackendClient) -> Iterator[Any]:
 
 
 @pytest.fixture
-def local_agent(client: BackendClient) -> dict:
-    return client.agents.list()[0]
+def local_agent(client: BackendClient, tmp_path: Path) -> dict:
+    """The local agent as ``agents/`` lists it, plus its token (kept only in ``<state dir>/agent_token``)."""
+    return {**client.agents.list()[0], 'token': (tmp_path / 'local' / 'agent_token').read_text()}
 
 
 @pytest.fixture

@@ -150,3 +150,65 @@ def test_a_scaffold_published_as_a_zip_runs_with_its_default_params(backend, tmp
                 zf.write(path, path.relative_to(folder.parent))
     publish(backend, '0.1.0', buffer.getvalue())
     assert run_plugin('remote-hi', 'hello', None, logger_factory=MemoryLogger) == {'message': 'Hello world!'}
+
+
+def bomb() -> bytes:
+    """The plugin plus 2 MiB of zeros that deflate to about 2 KiB."""
+    buffer = io.BytesIO(archive(plugin_files('0.1.0', 'Hello')))
+    with zipfile.ZipFile(buffer, 'a', compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr('pad.bin', bytes(2 << 20))
+    return buffer.getvalue()
+
+
+def unpacked_size() -> int:
+    return sum(len(text.encode()) for text in plugin_files('0.1.0', 'Hello').values()) + (2 << 20)
+
+
+@pytest.mark.parametrize(
+    ('name', 'value', 'message'),
+    [
+        (
+            'SYNAPSE_PLUGIN_MAX_DOWNLOAD_BYTES',
+            '1024',
+            'is too large to download (limit 1 KiB); set SYNAPSE_PLUGIN_MAX_DOWNLOAD_BYTES to raise it',
+        ),
+        (
+            'SYNAPSE_PLUGIN_MAX_UNPACKED_BYTES',
+            str(1 << 20),
+            f'unpacks to {unpacked_size()} bytes (limit 1 MiB); set SYNAPSE_PLUGIN_MAX_UNPACKED_BYTES to raise it',
+        ),
+        ('SYNAPSE_PLUGIN_MAX_MEMBERS', '3', 'has 4 members (limit 3); set SYNAPSE_PLUGIN_MAX_MEMBERS to raise it'),
+    ],
+    ids=['download', 'unpacked', 'members'],
+)
+def test_an_archive_over_a_limit_is_refused_before_unpacking(backend, monkeypatch, name, value, message):
+    data = bomb()
+    assert 1024 < len(data) < 16 * 1024
+    publish(backend, '0.1.0', data)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(PluginError) as info:
+        run('remote-hi')
+    assert (str(info.value), info.value.details) == (
+        f'The archive of release remote-hi@0.1.0 {message}',
+        {'release': 'remote-hi@0.1.0', 'limit': name},
+    )
+    assert [p for p in (Path(os.environ['SYNAPSE_STATE_DIR']) / 'plugins').rglob('*') if p.is_file()] == []
+    monkeypatch.delenv(name)
+    assert run('remote-hi') == {'message': 'Hello world'}  # within the defaults
+
+
+def test_the_archive_limits_default_to_sizes_a_plugin_never_needs_and_bad_overrides_are_named(backend, monkeypatch):
+    from synapse_sdk.plugins._remote import LIMITS
+
+    assert LIMITS == {
+        'download': ('SYNAPSE_PLUGIN_MAX_DOWNLOAD_BYTES', 512 << 20),
+        'unpacked': ('SYNAPSE_PLUGIN_MAX_UNPACKED_BYTES', 2 << 30),
+        'members': ('SYNAPSE_PLUGIN_MAX_MEMBERS', 20_000),
+    }
+    publish(backend, '0.1.0', archive(plugin_files('0.1.0', 'Hello')))
+    monkeypatch.setenv('SYNAPSE_PLUGIN_MAX_MEMBERS', 'lots')
+    with pytest.raises(PluginError) as info:
+        run('remote-hi')
+    assert str(info.value) == (
+        "SYNAPSE_PLUGIN_MAX_MEMBERS must be a positive whole number, got 'lots'; unset it to use the default (20000)"
+    )

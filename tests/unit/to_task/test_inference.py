@@ -2,6 +2,8 @@
 
 import json
 import re
+import threading
+import time
 
 import httpx
 import pytest
@@ -223,3 +225,62 @@ def test_missing_release_config_is_a_step_error():
 
     with pytest.raises(StepError, match=r"^Step 'prepare' failed: Invalid pre-processor configuration$"):
         run(handler)
+
+
+class PendingForever(Platform):
+    """Task 2's inference is deferred and its ticket never leaves ``pending``."""
+
+    def __init__(self):
+        super().__init__(apps=[['RUNNING']])
+        self.deferred_sent = False
+        self.polls = 0
+
+    def _inference(self, body):
+        pending = {'__synapse_deferred__': True, 'status': 'pending', 'ticket': 't-2'}
+        if '__synapse_poll__' in body['params']['json']:
+            self.polls += 1
+            return httpx.Response(200, json=pending)
+        tid = int(body['params']['json']['primary_file_url'].rsplit('/', 1)[1].split('.')[0])
+        if tid == 2:
+            self.deferred_sent = True
+            return httpx.Response(200, json=pending)
+        return httpx.Response(200, json={'boxes': [], 'task': tid})
+
+
+class LoggerDown(Exception):
+    pass
+
+
+class FailsOnFirstOutcome(MemoryLogger):
+    """Raises from the first task outcome it records, once ``ready()`` (what a broken logger or Ctrl-C does)."""
+
+    def __init__(self, ready):
+        super().__init__()
+        self.ready = ready
+
+    def _emit(self, entry):
+        super()._emit(entry)
+        if entry.event == 'annotate_task_data':
+            deadline = time.monotonic() + 10
+            while not self.ready() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            raise LoggerDown('logger down')
+
+
+def test_a_stop_ends_a_deferred_inference_wait_at_once(monkeypatch):
+    monkeypatch.setattr(inference_module, 'DEFERRED_FIRST_DELAY', 60.0)  # the first poll would be a minute away
+    platform = PendingForever()
+    client = BackendClient(
+        'http://platform.test/', 'tok-secret', transport=httpx.MockTransport(platform), retry=RetryPolicy(attempts=1)
+    )
+    params = {'name': 'infer', 'project': 1, 'agent': 7, 'method': 'inference', 'pre_processor': 789, 'model': 42}
+    logger = FailsOnFirstOutcome(ready=lambda: platform.deferred_sent)
+    started = time.monotonic()
+    with pytest.raises(StepError) as info:
+        LocalExecutor(client=client, logger_factory=lambda: logger).execute(ToTaskAction, params)
+    assert time.monotonic() - started < 5
+    assert str(info.value) == "Step 'annotate_task_data' failed: Failed to process tasks: logger down"
+    assert type(info.value.__cause__) is LoggerDown
+    assert platform.polls == 0
+    assert 2 not in platform.puts
+    assert [t.name for t in threading.enumerate() if t.name.startswith('to_task')] == []

@@ -1,4 +1,6 @@
+import errno
 import json
+import os
 
 import pytest
 
@@ -185,3 +187,88 @@ def test_done_lines_reach_the_file_with_the_next_intent_or_at_close(tmp_path):
     ledger.done(2, 'bb')
     ledger.close()
     assert read_records(path)[-1] == {'t': 2, 's': 'done', 'h': 'bb'}
+
+
+def test_failures_are_on_disk_before_failed_returns(tmp_path):
+    """Every task failing (no intent in between): a kill loses none, so ``retry_failed`` finds them all."""
+    path = tmp_path / 'job.jsonl'
+    ledger = Ledger(path)
+    ledger.intent(1, 'aa')
+    ledger.done(1, 'aa')
+    for task_id in range(2, 302):
+        ledger.failed(task_id, 'Failed to download JSON from URL')
+    # not closed: what a SIGKILL leaves
+    assert read_records(path)[:3] == [
+        {'t': 1, 's': 'intent', 'h': 'aa'},
+        {'t': 1, 's': 'done', 'h': 'aa'},
+        {'t': 2, 's': 'failed', 'e': 'Failed to download JSON from URL'},
+    ]
+    assert Ledger(path).state.failed == dict.fromkeys(range(2, 302), 'Failed to download JSON from URL')
+    ledger.close()
+
+
+class FlakyWrite:
+    """``os.write`` playing out ``script`` on the ledger file: 'error' raises, a number writes that many bytes."""
+
+    def __init__(self, path, script):
+        self.path, self.script = path, list(script)
+        self.real = os.write
+
+    def __call__(self, fd, data):
+        if not self.script or not os.path.samestat(os.fstat(fd), os.stat(self.path)):
+            return self.real(fd, data)
+        step = self.script.pop(0)
+        if step == 'error':
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        return self.real(fd, bytes(data[:step]))
+
+
+def test_a_failed_write_keeps_the_queued_lines(tmp_path, monkeypatch):
+    path = tmp_path / 'job.jsonl'
+    ledger = Ledger(path)
+    ledger.intent(1, 'aa')
+    ledger.done(1, 'aa')
+    monkeypatch.setattr(os, 'write', FlakyWrite(path, ['error']))
+    with pytest.raises(OSError, match=r'No space left on device'):
+        ledger.intent(2, 'bb')
+    assert read_records(path) == [{'t': 1, 's': 'intent', 'h': 'aa'}]
+    ledger.intent(3, 'cc')
+    ledger.close()
+    assert read_records(path) == [
+        {'t': 1, 's': 'intent', 'h': 'aa'},
+        {'t': 1, 's': 'done', 'h': 'aa'},
+        {'t': 2, 's': 'intent', 'h': 'bb'},
+        {'t': 3, 's': 'intent', 'h': 'cc'},
+    ]
+
+
+@pytest.mark.parametrize('then', [[], ['error']], ids=['ended-by-next-write', 'ending-also-failed-once'])
+def test_a_partial_write_leaves_no_line_glued_to_the_next(tmp_path, monkeypatch, then):
+    path = tmp_path / 'job.jsonl'
+    ledger = Ledger(path)
+    ledger.intent(1, 'aa')
+    ledger.done(1, 'aa')
+    done_line = b'{"t":1,"s":"done","h":"aa"}\n'
+    # the batch is done(1) + intent(2): 10 bytes of intent(2) reach the file, then the disk is full
+    monkeypatch.setattr(os, 'write', FlakyWrite(path, [len(done_line) + 10, 'error', *then]))
+    with pytest.raises(OSError, match=r'No space left on device'):
+        ledger.intent(2, 'bb')
+    assert path.read_bytes().endswith(done_line + b'{"t":2,"s"')
+    for _ in then:
+        with pytest.raises(OSError, match=r'No space left on device'):
+            ledger.failed(3, 'boom')
+    ledger.failed(4, 'boom')
+    ledger.close()
+    lines = path.read_bytes().split(b'\n')
+    assert lines[2] == b'{"t":2,"s"'  # the torn fragment, ended: a line of its own, skipped on load
+    records = [json.loads(line) for line in lines[:2] + lines[3:] if line]
+    assert records == [
+        {'t': 1, 's': 'intent', 'h': 'aa'},
+        {'t': 1, 's': 'done', 'h': 'aa'},
+        {'t': 2, 's': 'intent', 'h': 'bb'},
+        *([{'t': 3, 's': 'failed', 'e': 'boom'}] if then else []),
+        {'t': 4, 's': 'failed', 'e': 'boom'},
+    ]
+    state = Ledger(path).state
+    assert (state.done, state.intents) == ({1}, {2: 'bb'})
+    assert state.failed == ({3: 'boom', 4: 'boom'} if then else {4: 'boom'})

@@ -83,9 +83,13 @@ class DataFilesResource(Resource):
         body = {'url': url, 'file_name_original': name, 'size': size, 'checksum': checksum}
         return self._client._call(Call('POST', 'data_files/external/', json=body), as_object('data file'))
 
-    def download(self, url: str) -> Reply:
-        """Bytes at ``url``; auth headers are sent only when it is on the backend's host."""
-        return self._client._call(Call('GET', url, response='bytes'), bytes)
+    def download(self, url: str, *, max_bytes: int | None = None) -> Reply:
+        """Bytes at ``url``; auth headers are sent only when it is on the backend's host.
+
+        With ``max_bytes``, a larger body raises :class:`~synapse_sdk.exceptions.ResponseTooLargeError`
+        without being read into memory.
+        """
+        return self._client._call(Call('GET', url, response='bytes', max_bytes=max_bytes), bytes)
 
     def download_json(self, url: str) -> Reply:
         """The JSON document at ``url`` (same auth rule as :meth:`download`)."""

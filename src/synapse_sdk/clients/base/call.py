@@ -7,13 +7,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from synapse_sdk.exceptions import ClientError, RateLimitError, client_error_for_status
 from synapse_sdk.utils.redact import redact
 
-__all__ = ['Call', 'Parser', 'encode_params', 'error_for_response', 'safe_target']
+__all__ = ['Call', 'ErrorMapper', 'Parser', 'encode_params', 'error_for_response', 'safe_target']
 
 ResponseKind = Literal['json', 'bytes', 'text']
 Parser = Callable[[Any], Any]
@@ -33,6 +33,8 @@ class Call:
     files: Mapping[str, Any] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     response: ResponseKind = 'json'
+    #: the most body bytes accepted; a larger body raises ResponseTooLargeError (None: no limit)
+    max_bytes: int | None = None
 
 
 def _encode_value(value: Any) -> str:
@@ -56,10 +58,18 @@ def encode_params(params: Mapping[str, Any] | None) -> dict[str, str]:
 
 def safe_target(url: str) -> str:
     """``host/path`` of a URL without userinfo or query, for messages and logs."""
-    parts = urlsplit(url)
-    host = parts.hostname or ''
-    if parts.port:
-        host = f'{host}:{parts.port}'
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # a broken IPv6 literal
+        return '<invalid URL>'
+    host = hostname or ''
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range: left out rather than failing the message
+        port = None
+    if port:
+        host = f'{host}:{port}'
     return f'{host}{parts.path}'
 
 
@@ -85,9 +95,24 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def error_for_response(status: int, content: bytes, content_type: str, retry_after: str | None) -> ClientError:
-    """The ClientError subclass for an error response; the detail is redacted."""
-    detail = _detail(content, content_type)
+class ErrorMapper(Protocol):
+    """The signature of :func:`error_for_response` (what ``BulkSettings`` hands to a bulk path)."""
+
+    def __call__(
+        self, status: int, content: bytes, content_type: str, retry_after: str | None, *, foreign_url: str | None = None
+    ) -> ClientError: ...
+
+
+def error_for_response(
+    status: int, content: bytes, content_type: str, retry_after: str | None, *, foreign_url: str | None = None
+) -> ClientError:
+    """The ClientError subclass for an error response.
+
+    From the backend (``foreign_url`` None) the detail is the body's, redacted: ``'<code>: <detail>'``.
+    From a URL outside the backend's origin (file storage, a presigned URL) the body is never read: it can
+    echo the request's signature (S3's ``<SignatureProvided>``), so the detail is only ``host/path``.
+    """
+    detail = _detail(content, content_type) if foreign_url is None else redact(safe_target(foreign_url))
     if status == 429:
         return RateLimitError(status, detail, retry_after=_retry_after(retry_after))
     return client_error_for_status(status, detail)

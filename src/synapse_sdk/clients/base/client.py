@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import functools
+import http.cookiejar
 import itertools
+import json
 import logging
 import ssl
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from synapse_sdk.clients.base.call import Call, Parser, error_for_response, safe_target
+from synapse_sdk.clients.base.call import Call, ErrorMapper, Parser, error_for_response, safe_target
 from synapse_sdk.clients.base.pagination import PageFlow, _origin
 from synapse_sdk.clients.base.retry import AsyncRetryTransport, RetryPolicy, RetryTransport
-from synapse_sdk.exceptions import ClientConnectionError, ClientError, ClientTimeoutError
+from synapse_sdk.exceptions import ClientConnectionError, ClientError, ClientTimeoutError, ResponseTooLargeError
 from synapse_sdk.utils.redact import add_secret
 
 __all__ = ['DEFAULT_TIMEOUT', 'AsyncHTTPClient', 'BulkSettings', 'Flow', 'HTTPClient', 'tls_context']
@@ -39,6 +41,31 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+class _NoCookies(http.cookiejar.CookiePolicy):
+    """Cookies are never stored nor sent: a backend's cookie must not reach another port or scheme of its host."""
+
+    netscape = True
+    rfc2965 = False
+    hide_cookie2 = True
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def domain_return_ok(self, domain: str, request: Any) -> bool:
+        return False
+
+    def path_return_ok(self, path: str, request: Any) -> bool:
+        return False
+
+
+def _no_cookies() -> http.cookiejar.CookieJar:
+    """A cookie jar that stays empty (each client gets its own)."""
+    return http.cookiejar.CookieJar(policy=_NoCookies())
+
+
 def _as_timeout(timeout: float | httpx.Timeout | None, default: httpx.Timeout) -> httpx.Timeout:
     if timeout is None:
         return default
@@ -49,16 +76,17 @@ def _as_timeout(timeout: float | httpx.Timeout | None, default: httpx.Timeout) -
 class BulkSettings:
     """What a bulk path on its own HTTP stack needs to send requests exactly as a client would.
 
-    Auth headers go only to ``base_url``'s scheme, host and port; redirects are not followed; retries follow
-    ``retry``; an error response becomes ``error_for_response(status, body, content type, Retry-After)``.
+    Auth headers go only to ``base_url``'s scheme, host and port; redirects are not followed; cookies are not
+    kept; retries follow ``retry``; an error response becomes ``error_for_response(status, body, content type,
+    Retry-After, foreign_url=<the URL> when it is not on the backend's origin)``.
     """
 
     base_url: str
-    auth_headers: Mapping[str, str]
+    auth_headers: Mapping[str, str] = field(repr=False)  # holds the token
     connect_timeout: float
     read_timeout: float
     retry: RetryPolicy
-    error_for_response: Callable[[int, bytes, str, str | None], ClientError]
+    error_for_response: ErrorMapper
 
 
 class _Core:
@@ -104,28 +132,50 @@ class _Core:
             return ClientTimeoutError(408, f'Request timed out: {target}')
         return ClientConnectionError(0, f'Could not connect ({type(exc).__name__}): {target}')
 
-    @staticmethod
-    def _finish(call: Call, request: httpx.Request, response: httpx.Response) -> Any:
+    def _finish(self, call: Call, request: httpx.Request, response: httpx.Response, content: bytes) -> Any:
         logger.debug('%s %s -> %d', request.method, safe_target(str(request.url)), response.status_code)
         if response.status_code >= 400:
+            url = str(request.url)
             raise error_for_response(
                 response.status_code,
-                response.content,
+                content,
                 response.headers.get('content-type', ''),
                 response.headers.get('retry-after'),
+                foreign_url=None if _origin(url) == self._origin else url,
             )
         if call.response == 'bytes':
-            return response.content
+            return content
         if call.response == 'text':
-            return response.text
-        if not response.content:
+            return content.decode(response.encoding or 'utf-8', errors='replace')
+        if not content:
             return None
         try:
-            return response.json()
+            return json.loads(content)
         except ValueError:
             raise ClientError(
                 response.status_code, f'Expected JSON from {request.method} {safe_target(str(request.url))}'
             ) from None
+
+    @staticmethod
+    def _too_large(request: httpx.Request, response: httpx.Response, limit: int) -> ResponseTooLargeError:
+        target = f'{request.method} {safe_target(str(request.url))}'
+        return ResponseTooLargeError(
+            response.status_code, f'The response to {target} is larger than {limit} bytes', limit=limit
+        )
+
+    def _declared_too_large(self, request: httpx.Request, response: httpx.Response, limit: int) -> None:
+        """Refuse at once a body whose ``Content-Length`` is over ``limit`` (nothing of it is read).
+
+        Only for a body sent as is: a compressed one is counted as it unpacks.
+        """
+        if response.headers.get('content-encoding', 'identity').strip().lower() != 'identity':
+            return
+        try:
+            declared = int(response.headers.get('content-length', ''))
+        except ValueError:
+            return
+        if declared > limit:
+            raise self._too_large(request, response, limit)
 
 
 class HTTPClient(_Core):
@@ -145,7 +195,9 @@ class HTTPClient(_Core):
         self._network = transport is None  #: requests go straight to the network (no custom transport)
         inner = transport or httpx.HTTPTransport(verify=tls_context())
         self._http = httpx.Client(
-            transport=RetryTransport(inner, self.retry), timeout=_as_timeout(timeout, default_timeout)
+            transport=RetryTransport(inner, self.retry),
+            timeout=_as_timeout(timeout, default_timeout),
+            cookies=_no_cookies(),
         )
 
     def bulk_settings(self) -> BulkSettings | None:
@@ -169,10 +221,29 @@ class HTTPClient(_Core):
     def _send(self, call: Call) -> Any:
         request = self._build(self._http, call)
         try:
-            response = self._http.send(request)
+            if call.max_bytes is None:
+                response = self._http.send(request)
+                content = response.content
+            else:
+                response = self._http.send(request, stream=True)
+                try:
+                    content = self._read_capped(request, response, call.max_bytes)
+                finally:
+                    response.close()
         except httpx.TransportError as exc:
             raise self._transport_error(exc, request) from exc
-        return self._finish(call, request, response)
+        return self._finish(call, request, response, content)
+
+    def _read_capped(self, request: httpx.Request, response: httpx.Response, limit: int) -> bytes:
+        self._declared_too_large(request, response, limit)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():  # decoded bytes: a compressed body is counted as it unpacks
+            size += len(chunk)
+            if size > limit:
+                raise self._too_large(request, response, limit)
+            chunks.append(chunk)
+        return b''.join(chunks)
 
     def _call(self, call: Call, parse: Parser) -> Any:
         return parse(self._send(call))
@@ -227,16 +298,37 @@ class AsyncHTTPClient(_Core):
         super().__init__(base_url, auth_headers, retry)
         inner = transport or httpx.AsyncHTTPTransport(verify=tls_context())
         self._http = httpx.AsyncClient(
-            transport=AsyncRetryTransport(inner, self.retry), timeout=_as_timeout(timeout, default_timeout)
+            transport=AsyncRetryTransport(inner, self.retry),
+            timeout=_as_timeout(timeout, default_timeout),
+            cookies=_no_cookies(),
         )
 
     async def _send(self, call: Call) -> Any:
         request = self._build(self._http, call)
         try:
-            response = await self._http.send(request)
+            if call.max_bytes is None:
+                response = await self._http.send(request)
+                content = response.content
+            else:
+                response = await self._http.send(request, stream=True)
+                try:
+                    content = await self._read_capped(request, response, call.max_bytes)
+                finally:
+                    await response.aclose()
         except httpx.TransportError as exc:
             raise self._transport_error(exc, request) from exc
-        return self._finish(call, request, response)
+        return self._finish(call, request, response, content)
+
+    async def _read_capped(self, request: httpx.Request, response: httpx.Response, limit: int) -> bytes:
+        self._declared_too_large(request, response, limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise self._too_large(request, response, limit)
+            chunks.append(chunk)
+        return b''.join(chunks)
 
     async def _call(self, call: Call, parse: Parser) -> Any:
         return parse(await self._send(call))

@@ -1,14 +1,19 @@
-"""``agents/`` (the local backend is its own agent) and ``agents/{token}/connect/``."""
+"""``agents/`` (the local backend is its own agent) and ``agents/{token}/connect/``.
+
+Agent tokens are kept as digests only: ``POST agents/`` answers the new agent's ``token`` once (to the
+authenticated caller that created it); listings never carry one.
+"""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import Field
 from sqlalchemy import select
 
+from synapse_sdk.local._agent_token import new_agent_token
+from synapse_sdk.local.auth import hash_token
 from synapse_sdk.local.filters import FilterField, build_clauses, parse_int, parse_str, query_multi
 from synapse_sdk.local.models import Agent
 from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate, shape_one
@@ -47,11 +52,12 @@ def list_agents(request: Request, state: State) -> dict[str, Any]:
 
 @router.post('/agents/', status_code=201)
 def create_agent(body: AgentIn, request: Request, state: State) -> dict[str, Any]:
+    token, digest = new_agent_token()
     with state.db.write() as session:
-        row = Agent(name=body.name, url=body.url, token=secrets.token_urlsafe(24))
+        row = Agent(name=body.name, url=body.url, token_digest=digest)
         session.add(row)
         session.flush()
-        return agent_out(row, base_url(request))
+        return {**agent_out(row, base_url(request)), 'token': token}  # shown once: only its digest is kept
 
 
 @router.get('/agents/{agent_id}/')
@@ -64,7 +70,7 @@ def get_agent(agent_id: int, request: Request, state: State) -> dict[str, Any]:
 def connect_agent(token: str, body: ConnectIn, request: Request, state: State) -> dict[str, Any]:
     """An agent announces itself (and its URL) with its token."""
     with state.db.write() as session:
-        row = session.scalar(select(Agent).where(Agent.token == token))
+        row = session.scalar(select(Agent).where(Agent.token_digest == hash_token(token)))
         if row is None:
             raise HTTPException(404, 'No agent has this token')
         if body.url is not None:

@@ -2,13 +2,16 @@
 
 The three reads and the write that ToTask sends per task are async endpoints over Core statements:
 no worker-thread hand-off and no ORM objects per request. The annotate PUT is one
-``UPDATE ... RETURNING`` in its own short ``BEGIN IMMEDIATE`` transaction; when that cannot start
-at once (another writer holds the lock) it waits for it in a worker thread instead of on the loop.
+``UPDATE ... RETURNING`` in its own short ``BEGIN IMMEDIATE`` transaction (on SQLite older than
+3.35, which lacks ``RETURNING``, an ``UPDATE`` then a ``SELECT`` in that transaction); when that
+cannot start at once (another writer holds the lock) it waits for it in a worker thread instead
+of on the loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -154,16 +157,38 @@ async def get_task(task_id: int, request: Request) -> FastJSONResponse:
 _new_data = bindparam('new_data', type_=Task.data.type)
 #: Built once (compiled once): replace the data; ``updated_at`` moves only when the stored JSON text
 #: changes, so an identical repeat changes nothing.
-_ANNOTATE = (
+_UPDATE = (
     update(Task)
     .where(Task.id == bindparam('task_id'))
     .values(data=_new_data, updated_at=case((Task.data == _new_data, Task.updated_at), else_=bindparam('now')))
-    .returning(*_ALL)
 )
+_UPDATE_RETURNING = _UPDATE.returning(*_ALL)
+_SELECT_ALL = select(*_ALL).where(Task.id == bindparam('task_id'))
 
 
-def _annotate(conn: Connection, task_id: int, data: dict[str, Any]) -> Any:
-    return conn.execute(_ANNOTATE, {'task_id': task_id, 'new_data': data, 'now': utcnow()}).first()
+def _annotate_returning(conn: Connection, task_id: int, data: dict[str, Any]) -> Any:
+    """The updated row in one statement (SQLite >= 3.35); None when there is no such task."""
+    return conn.execute(_UPDATE_RETURNING, {'task_id': task_id, 'new_data': data, 'now': utcnow()}).first()
+
+
+def _annotate_then_select(conn: Connection, task_id: int, data: dict[str, Any]) -> Any:
+    """As :func:`_annotate_returning` for SQLite without ``RETURNING``: the row read back in the same transaction."""
+    updated = conn.execute(_UPDATE, {'task_id': task_id, 'new_data': data, 'now': utcnow()})
+    if updated.rowcount == 0:
+        return None
+    return conn.execute(_SELECT_ALL, {'task_id': task_id}).first()
+
+
+RETURNING_SINCE = (3, 35, 0)  #: the first SQLite with ``UPDATE ... RETURNING``
+Annotate = Callable[[Connection, int, dict[str, Any]], Any]
+
+
+def annotate_for(sqlite_version: tuple[int, ...]) -> Annotate:
+    """The annotate write for an SQLite of ``sqlite_version``."""
+    return _annotate_returning if sqlite_version >= RETURNING_SINCE else _annotate_then_select
+
+
+_annotate: Annotate = annotate_for(sqlite3.sqlite_version_info)  #: chosen once, for the SQLite this process links
 
 
 def _annotate_waiting(state: Any, task_id: int, data: dict[str, Any]) -> Any:

@@ -11,6 +11,7 @@ costs about a quarter of the client CPU per task of the threaded httpx path (ben
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import json
 import logging
@@ -19,12 +20,13 @@ import ssl
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from synapse_sdk.exceptions import ClientConnectionError, ClientError, ClientTimeoutError
 from synapse_sdk.plugins.actions.to_task._io import ThreadHop
+from synapse_sdk.plugins.actions.to_task.processing import RunStopped
 
 logger = logging.getLogger('synapse_sdk.plugins.to_task')
 
@@ -36,9 +38,10 @@ class HTTPSettings:
     """What the fast path copies from the run's client (its ``bulk_settings()``)."""
 
     base_url: str
-    auth_headers: dict[str, str]
-    #: the client's mapping of an error response to a ``ClientError``: (status, body, content type, Retry-After)
-    error_for_response: Callable[[int, bytes, str, str | None], ClientError]
+    auth_headers: dict[str, str] = field(repr=False)  # holds the token
+    #: the client's mapping of an error response to a ``ClientError``: (status, body, content type, Retry-After,
+    #: ``foreign_url=`` the URL when it is not on the backend's origin: its body is never echoed)
+    error_for_response: Callable[..., ClientError]
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     attempts: int = 4
@@ -120,8 +123,8 @@ class AiohttpIO(ThreadHop):
 
     name = 'aiohttp'
 
-    def __init__(self, settings: HTTPSettings, pool: Executor, width: int) -> None:
-        super().__init__(pool)
+    def __init__(self, settings: HTTPSettings, pool: Executor, width: int, stop: threading.Event) -> None:
+        super().__init__(pool, stop)
         self.settings = settings
         self.width = width
         self._base = settings.base_url.rstrip('/') + '/'
@@ -130,6 +133,8 @@ class AiohttpIO(ThreadHop):
         self._session: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
+        self._bridged: set[concurrent.futures.Future[Any]] = set()  #: hooks' downloads in flight
+        self._bridged_lock = threading.Lock()
 
     async def start(self) -> None:
         import aiohttp
@@ -141,7 +146,9 @@ class AiohttpIO(ThreadHop):
         )
         # no env proxies, like the client (httpx ignores them when given a transport); trust_env would
         # also cost a thread hop per request
-        self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False)
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=timeout, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
+        )
 
     async def close(self) -> None:
         if self._session is not None:
@@ -174,9 +181,30 @@ class AiohttpIO(ThreadHop):
         await asyncio.sleep(seconds)
 
     def download_json_blocking(self, url: str) -> Any:
+        """``download_json`` on the loop, waited for on a worker thread; :class:`RunStopped` once the run stops."""
         if self._loop is None or threading.get_ident() == self._loop_thread:
             raise RuntimeError('download_json_blocking() is for worker threads, not the pipeline loop')
-        return asyncio.run_coroutine_threadsafe(self.download_json(url), self._loop).result()
+        if self.stop.is_set():
+            raise RunStopped
+        future = asyncio.run_coroutine_threadsafe(self.download_json(url), self._loop)
+        with self._bridged_lock:
+            self._bridged.add(future)
+        try:
+            if self.stop.is_set():  # set after the check above: abort_downloads() may have missed this one
+                future.cancel()
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise RunStopped from None
+        finally:
+            with self._bridged_lock:
+                self._bridged.discard(future)
+
+    def abort_downloads(self) -> None:
+        """Cancel the hooks' downloads in flight (call after setting the stop event): their threads return at once."""
+        with self._bridged_lock:
+            pending = list(self._bridged)
+        for future in pending:
+            future.cancel()
 
     # ------------------------------------------------------------------ plumbing
     def _same_origin(self, url: str) -> bool:
@@ -216,7 +244,9 @@ class AiohttpIO(ThreadHop):
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug('%s %s -> %d', method, safe_target(url), status)
         if status >= 400:
-            raise self.settings.error_for_response(status, content, content_type, retry_after)
+            raise self.settings.error_for_response(
+                status, content, content_type, retry_after, foreign_url=None if own else url
+            )
         if not content:
             return None
         try:

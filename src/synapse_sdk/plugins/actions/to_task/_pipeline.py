@@ -7,6 +7,10 @@ threads; on the client path the whole task runs on one worker thread. Each outco
 caller's thread as the task ends (completion order), where progress, metrics, events and logs
 are written, so loggers never run on the loop or on a worker thread. If the caller falls behind,
 the loop stops starting tasks until it catches up: memory stays flat however many tasks there are.
+
+Stopping (the caller stops iterating, or a task raises a ``BaseException`` that is not a task-level
+error, which then reaches the caller) sets the run's stop event and cancels what runs on the loop;
+the worker pool is drained while the loop keeps running, and only then is the HTTP session closed.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from synapse_sdk.plugins.actions.to_task._io import ClientIO, drive_async, drive_sync
-from synapse_sdk.plugins.actions.to_task.processing import Op, TaskOutcome, TaskProcessor, TaskSteps
+from synapse_sdk.plugins.actions.to_task.processing import Op, RunStopped, TaskOutcome, TaskProcessor, TaskSteps
 
 if TYPE_CHECKING:
     from synapse_sdk.plugins.actions.to_task._aiohttp_io import HTTPSettings
@@ -36,6 +40,7 @@ logger = logging.getLogger('synapse_sdk.plugins.to_task')
 PREFETCH_CHUNK = 100  #: task details read per listing call
 HTTP_ENV = 'SYNAPSE_TO_TASK_HTTP'  #: ``client`` forces every call through the run's own client
 DRAIN_PAUSE = 0.01  #: seconds the caller's thread lets outcomes gather before taking them
+DRAIN_WARN_SECONDS = 5.0  #: a stopping run says so when hooks still run after this long
 _END = object()
 
 
@@ -89,6 +94,7 @@ class TaskRunner:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
+        self._fatal: BaseException | None = None  #: what a task raised that ends the run (raised to the caller)
 
     def outcomes(self, project: int, ids: list[int]) -> Iterator[TaskOutcome]:
         """Each task's outcome as it ends; stops the pipeline if the caller stops iterating."""
@@ -138,13 +144,41 @@ class TaskRunner:
         with self._lock:
             self._stop.set()
             if self._loop is not None and self._task is not None:
-                self._loop.call_soon_threadsafe(self._task.cancel)
+                try:
+                    self._loop.call_soon_threadsafe(self._task.cancel)
+                except RuntimeError:  # the loop has closed meanwhile: there is nothing left to stop
+                    pass
+
+    def _fail(self, exc: BaseException) -> None:
+        """A task raised what is not a task-level error (a ``BaseException``): stop the run, raise it to the caller."""
+        if self._fatal is None:
+            self._fatal = exc
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
 
     async def _main(self, project: int, ids: list[int]) -> None:
         with self._lock:
             if self._stop.is_set():
                 return
             self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+        try:
+            await self._run(project, ids)
+        except asyncio.CancelledError:
+            if self._fatal is None:
+                raise
+        finally:
+            with self._lock:
+                self._task = None
+        if self._fatal is not None:
+            raise self._fatal
+
+    async def _run(self, project: int, ids: list[int]) -> None:
+        """Open the run's I/O, feed every task, then stop and drain it, whichever way the feed ended.
+
+        The worker pool is drained off the loop while the loop keeps running (a hook waiting in
+        ``download_json_blocking`` needs it); only then is the HTTP session closed.
+        """
         pool = ThreadPoolExecutor(max_workers=self.width + 2, thread_name_prefix='to_task')
         kind, settings = self.http
         fast = None
@@ -152,48 +186,74 @@ class TaskRunner:
             if kind == 'aiohttp' and settings is not None:
                 from synapse_sdk.plugins.actions.to_task._aiohttp_io import AiohttpIO
 
-                fast = AiohttpIO(settings, pool, self.width)
+                fast = AiohttpIO(settings, pool, self.width, self._stop)
                 await fast.start()
                 self.action._task_io = fast
                 drive: Drive = functools.partial(drive_async, io=fast)
             else:
-                io = ClientIO(self.client)
+                io = ClientIO(self.client, self._stop)
                 self.action._task_io = io
                 drive = functools.partial(_on_thread, pool, io)
             await self._feed(TaskProcessor(self.action, self.params, self.ledger), drive, project, ids)
         finally:
-            self.action._task_io = None
-            if fast is not None:
-                await fast.close()
-            pool.shutdown(wait=True, cancel_futures=True)
+            self._stop.set()  # whatever still runs on a worker thread stops at its next step
+            try:
+                if fast is not None:
+                    fast.abort_downloads()
+                drained = asyncio.get_running_loop().run_in_executor(
+                    None, functools.partial(pool.shutdown, wait=True, cancel_futures=True)
+                )
+                await _settle(drained, 'Stopping: waiting for the hooks still running to return')
+            finally:
+                self.action._task_io = None
+                if fast is not None:
+                    await _settle(asyncio.ensure_future(fast.close()))
 
     async def _feed(self, processor: TaskProcessor, drive: Drive, project: int, ids: list[int]) -> None:
         slots = asyncio.Semaphore(self.width)
-        running: set[asyncio.Task[None]] = set()
+        running: set[asyncio.Future[Any]] = set()
 
-        def finished(task: asyncio.Task[None]) -> None:
+        def finished(task: asyncio.Future[Any]) -> None:
             running.discard(task)
             slots.release()
 
         ahead = asyncio.ensure_future(drive(processor.prefetch(project, ids[:PREFETCH_CHUNK])))
-        for start in range(0, len(ids), PREFETCH_CHUNK):
-            details = await ahead
-            following = ids[start + PREFETCH_CHUNK : start + 2 * PREFETCH_CHUNK]
-            ahead = asyncio.ensure_future(drive(processor.prefetch(project, following)))
-            for task_id in ids[start : start + PREFETCH_CHUNK]:
-                await slots.acquire()
-                while self._queue.qsize() > self.backlog:  # the caller is behind: let it catch up
-                    await asyncio.sleep(0.005)
-                steps = processor.process(task_id, details.pop(task_id, None))
-                task = asyncio.ensure_future(self._one(drive, steps))
-                running.add(task)
-                task.add_done_callback(finished)
-        await ahead  # the read-ahead after the last chunk (empty: no call)
-        if running:
-            await asyncio.gather(*running)
+        try:
+            for start in range(0, len(ids), PREFETCH_CHUNK):
+                details = await ahead
+                following = ids[start + PREFETCH_CHUNK : start + 2 * PREFETCH_CHUNK]
+                ahead = asyncio.ensure_future(drive(processor.prefetch(project, following)))
+                for task_id in ids[start : start + PREFETCH_CHUNK]:
+                    await slots.acquire()
+                    while self._queue.qsize() > self.backlog:  # the caller is behind: let it catch up
+                        await asyncio.sleep(0.005)
+                    steps = processor.process(task_id, details.pop(task_id, None))
+                    task = asyncio.ensure_future(self._one(drive, steps))
+                    running.add(task)
+                    task.add_done_callback(finished)
+            await ahead  # the read-ahead after the last chunk (empty: no call)
+            if running:
+                await asyncio.gather(*running)
+        finally:  # stopped early (cancelled, or a read-ahead failed): end what is still in flight
+            self._stop.set()
+            left = [ahead, *running]
+            for future in left:
+                future.cancel()  # a no-op for those already done
+            await _settle(asyncio.gather(*left, return_exceptions=True))
 
     async def _one(self, drive: Drive, steps: TaskSteps) -> None:
-        self._queue.put(await drive(steps))
+        try:
+            outcome = await drive(steps)
+        except (RunStopped, asyncio.CancelledError) as exc:
+            if not self._stop.is_set():  # not from a stop: never lose a task silently
+                self._fail(exc)
+            elif isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        except BaseException as exc:  # task-level errors are outcomes; anything else ends the run
+            self._fail(exc)
+            return
+        self._queue.put(outcome)
 
 
 Drive = Callable[[Generator[Op, Any, Any]], Awaitable[Any]]
@@ -202,3 +262,23 @@ Drive = Callable[[Generator[Op, Any, Any]], Awaitable[Any]]
 def _on_thread(pool: ThreadPoolExecutor, io: ClientIO, steps: Generator[Op, Any, Any]) -> Awaitable[Any]:
     """All of ``steps`` on one worker thread (the client path: one thread hop per task)."""
     return asyncio.get_running_loop().run_in_executor(pool, drive_sync, steps, io)
+
+
+async def _settle(future: asyncio.Future[Any], slow: str | None = None) -> None:
+    """Wait until ``future`` is done even if this task is cancelled meanwhile (the cancel is raised after).
+
+    ``slow``: a warning logged once when that takes longer than ``DRAIN_WARN_SECONDS``.
+    """
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.wait({future}, timeout=DRAIN_WARN_SECONDS if slow else None)
+        except asyncio.CancelledError:
+            cancelled = True
+            continue
+        if slow and not future.done():
+            logger.warning(slow)
+            slow = None
+    if cancelled:
+        raise asyncio.CancelledError
+    future.result()

@@ -186,7 +186,7 @@ def _poll_deferred(action: ToTaskAction, info: dict[str, Any], body: dict[str, A
         if waited >= DEFERRED_CAP_SECONDS:
             raise TaskFailed(f'Deferred inference timed out after {int(DEFERRED_CAP_SECONDS)}s while polling')
         pause = min(delay, DEFERRED_CAP_SECONDS - waited)
-        time.sleep(pause)
+        _pause(action, pause)
         waited += pause
         delay = min(delay * 1.5, DEFERRED_MAX_DELAY)
         poll = {
@@ -197,3 +197,12 @@ def _poll_deferred(action: ToTaskAction, info: dict[str, Any], body: dict[str, A
         if not (isinstance(reply, dict) and reply.get('__synapse_deferred__')):
             return reply
         envelope = reply
+
+
+def _pause(action: ToTaskAction, seconds: float) -> None:
+    """Sleep between polls; during the annotate step a stopping run ends it at once (``RunStopped``)."""
+    io = action._task_io
+    if io is None:
+        time.sleep(seconds)
+    else:
+        io.pause(seconds)

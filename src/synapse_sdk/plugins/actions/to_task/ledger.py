@@ -2,11 +2,13 @@
 
 One JSON-lines file per job key under ``<state dir>/to_task/``. For each task the worker appends
 an ``intent`` (hash of the data about to be written) before the PUT and ``done`` after it;
-failures are appended too. An intent reaches the file before its PUT is sent, together with the
-``done``/``failed`` lines queued since the last one (one ``write`` per task), so a killed process
-loses at most some ``done`` lines, which a re-run recovers from the intents (the data is in place).
+failures are appended too. An intent or a ``failed`` line reaches the file before the call that
+records it returns, together with the ``done`` lines queued since the last write (one ``write``
+per task), so a killed process loses at most some ``done`` lines, which a re-run recovers from
+the intents (the data is in place); a failure is never lost, so ``retry_failed`` finds it.
 On open, a torn last line is cut off (or, if whole, given its newline) so the next append starts
-on a line of its own.
+on a line of its own. A failed ``write`` keeps every line it did not complete queued for the next
+one, which first ends a line it left torn, so no record is lost or glued to another.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MAX_PENDING = 256  #: queued ``done``/``failed`` lines written at once even without an intent
+MAX_PENDING = 256  #: queued ``done`` lines written at once even without an intent
 
 
 def state_dir() -> Path:
@@ -84,6 +86,7 @@ class Ledger:
         self._lock = threading.Lock()
         self._pending: list[bytes] = []
         self._fd: int | None = None  # opened on the first write
+        self._torn = False  # a failed write left the file ending mid-line
 
     @classmethod
     def for_key(cls, key: str) -> Ledger:
@@ -146,14 +149,35 @@ class Ledger:
                 self._write()
 
     def _write(self) -> None:
+        """Write every queued line; on an error the lines not wholly written stay queued for the next write."""
         if not self._pending:
             return
         if self._fd is None:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         data = b''.join(self._pending)
+        if self._torn:  # end the fragment a failed write left, so it is a (skipped) line of its own
+            data = b'\n' + data
+        view, written = memoryview(data), 0
+        try:
+            while written < len(data):
+                written += os.write(self._fd, view[written:])
+        except OSError:
+            self._keep_unwritten(written)
+            raise
+        self._torn = False
         self._pending.clear()
-        while data:
-            data = data[os.write(self._fd, data) :]
+
+    def _keep_unwritten(self, written: int) -> None:
+        """After a failed write of which ``written`` bytes reached the file: drop the lines it completed."""
+        if self._torn:
+            if written == 0:
+                return
+            written -= 1
+            self._torn = False
+        while self._pending and written >= len(self._pending[0]):
+            written -= len(self._pending.pop(0))
+        if written:
+            self._torn = True  # the file ends inside the next line: it is written again, whole
 
     def intent(self, task_id: int, digest: str) -> None:
         """About to write data with hash ``digest`` to ``task_id``: on disk before this returns."""
@@ -167,9 +191,9 @@ class Ledger:
         self._append(_line(task_id, 'done', digest), now=False)
 
     def failed(self, task_id: int, error: str) -> None:
-        """``task_id`` could not be annotated (written with the next intent, or at close)."""
+        """``task_id`` could not be annotated: on disk before this returns (``retry_failed`` reads it)."""
         line = json.dumps({'t': task_id, 's': 'failed', 'e': error}, separators=(',', ':')) + '\n'
-        self._append(line.encode('utf-8'), now=False)
+        self._append(line.encode('utf-8'), now=True)
 
     def flush(self) -> None:
         """Write every queued line."""
@@ -179,7 +203,9 @@ class Ledger:
     def close(self) -> None:
         """Write what is queued and close the file."""
         with self._lock:
-            self._write()
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+            try:
+                self._write()
+            finally:
+                if self._fd is not None:
+                    os.close(self._fd)
+                    self._fd = None

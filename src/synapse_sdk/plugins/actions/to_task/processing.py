@@ -26,6 +26,14 @@ class TaskFailed(Exception):
     """A task-level failure with a message meant for the user."""
 
 
+class RunStopped(BaseException):
+    """The run is stopping (an interrupt, a failing caller): the task ends here, without an outcome.
+
+    A ``BaseException``, so that no task-level ``except Exception`` (the pipeline's, a hook's) records
+    the task as failed.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class TaskOutcome:
     """How one task ended."""

@@ -23,12 +23,13 @@ __all__ = ['YoloReader', 'load_yolo_config']
 
 _IMAGE_DIRS = ('images', 'img', 'imgs')
 _SPLIT_DIRS = (('train', 'train'), ('valid', 'valid'), ('val', 'valid'), ('test', 'test'))
+_CONFIG_FILES = ('dataset.yaml', 'data.yaml', 'dataset.yml', 'data.yml')
 
 
 def load_yolo_config(root: Path) -> tuple[YoloDatasetConfig | None, list[str]]:
     """``dataset.yaml`` (or ``data.yaml``) of ``root``, and the class names (from it, else ``classes.txt``)."""
     config = None
-    for file_name in ('dataset.yaml', 'data.yaml', 'dataset.yml', 'data.yml'):
+    for file_name in _CONFIG_FILES:
         path = root / file_name
         if path.is_file():
             try:
@@ -67,7 +68,7 @@ def _yaml_splits(root: Path, config: YoloDatasetConfig | None) -> list[tuple[str
     """``(split, image folder)`` from ``dataset.yaml``'s ``train``/``val``/``test`` folders (Ultralytics layout).
 
     Used when ``train`` and ``val`` name two different existing folders; paths are read relative to the
-    folder holding ``dataset.yaml`` first, then to its ``path``.
+    folder holding ``dataset.yaml`` first, then to its ``path``. Every folder must lie inside the dataset.
     """
     if config is None:
         return []
@@ -79,13 +80,41 @@ def _yaml_splits(root: Path, config: YoloDatasetConfig | None) -> list[tuple[str
         value = getattr(config, key)
         if not isinstance(value, str):
             continue
-        folder = next((base / value for base in bases if (base / value).is_dir()), None)
+        folder = _split_folder(root, bases, key, value)
         if folder is not None:
             found.append((split, folder))
     folders = {split: folder.resolve() for split, folder in found}
     if 'train' not in folders or 'valid' not in folders or folders['train'] == folders['valid']:
         return []
     return found
+
+
+def _split_folder(root: Path, bases: list[Path], key: str, value: str) -> Path | None:
+    """The existing folder ``value`` names, inside the dataset; one outside it is refused.
+
+    A value starting with ``../`` is also read without it, as Ultralytics does (Roboflow's ``data.yaml``
+    says ``train: ../train/images`` beside ``train/``). An untrusted dataset must not read files from
+    elsewhere on this machine, so a folder that resolves outside ``root`` (an absolute ``path``, ``..``, a
+    symlink) fails the conversion rather than being read.
+    """
+    top = root.resolve()
+    candidates = [base / value for base in bases]
+    if value.startswith('../'):
+        candidates += [base / value[3:] for base in bases]
+    outside: Path | None = None
+    for candidate in candidates:
+        if candidate.is_dir():
+            if candidate.resolve().is_relative_to(top):
+                return candidate
+            outside = outside or candidate.resolve()
+    if outside is None:
+        return None
+    file_name = next((name for name in _CONFIG_FILES if (root / name).is_file()), _CONFIG_FILES[0])
+    raise ValidationError(
+        f'{file_name}: {key}: {value!r} is the folder {outside}, outside the dataset folder {top}; '
+        f'name a folder inside the dataset (relative to {file_name}, and make `path` the dataset folder or omit it)',
+        {'file': str(root / file_name), 'key': key},
+    )
 
 
 def _in_split_labels(label: Path) -> bool:
