@@ -22,8 +22,8 @@ from synapse_sdk.local.auth import AGENT_PREFIX
 from synapse_sdk.local.filters import FilterField, build_clauses, parse_str, query_multi
 from synapse_sdk.local.models import Agent, Job, Plugin, PluginRelease, ServeApplication, utcnow
 from synapse_sdk.local.pagination import RESERVED_PARAMS, View, each, paginate, shape_one
-from synapse_sdk.local.routers._common import DbInt, StrictBody, get_or_404
-from synapse_sdk.local.routers.plugins import RunIn, find_plugin, find_release, start_run
+from synapse_sdk.local.routers._common import StrictBody, get_or_404
+from synapse_sdk.local.routers.plugins import RunIn, RunOptions, find_plugin, find_release, start_run
 from synapse_sdk.local.serializers import iso, job_out, serve_app_out
 from synapse_sdk.local.state import AppState, State
 from synapse_sdk.local.views import JOBS, SERVE_APPLICATIONS
@@ -52,15 +52,8 @@ class FeasibilityIn(StrictBody):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class AgentRunIn(StrictBody):
+class AgentRunIn(RunOptions):
     """``plugin_releases/{id or code@version}/run/``: the release fixes plugin and version; the agent is this one."""
-
-    action: str = Field(min_length=1)
-    params: dict[str, Any] = Field(default_factory=dict)
-    job_id: DbInt | None = None
-    storage_id: DbInt | None = None
-    debug: bool | None = None
-    language: str | None = None
 
 
 def local_agent_id(session: Session) -> int:

@@ -36,17 +36,22 @@ class PluginIn(StrictBody):
     category: PluginCategory = PluginCategory.CUSTOM
 
 
-class RunIn(StrictBody):
-    """Body of ``plugins/{code}/run/``; keys whose value would be None are simply omitted."""
+class RunOptions(StrictBody):
+    """What a run is asked to do; the bodies of ``plugins/{code}/run/`` and the agent's release run share it."""
 
-    agent: DbInt
     action: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
-    version: str | None = None
     job_id: DbInt | None = None
     storage_id: DbInt | None = None
     debug: bool | None = None
     language: str | None = None
+
+
+class RunIn(RunOptions):
+    """Body of ``plugins/{code}/run/``; keys whose value would be None are simply omitted."""
+
+    agent: DbInt
+    version: str | None = None
 
 
 def find_plugin(session: Session, ident: str) -> Plugin:
