@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from synapse_sdk.local import machine
 from synapse_sdk.local.auth import AGENT_PREFIX
 from synapse_sdk.local.filters import FilterField, build_clauses, parse_str, query_multi
-from synapse_sdk.local.models import Agent, Job, Plugin, PluginRelease, ServeApplication, utcnow
+from synapse_sdk.local.models import Agent, Job, ServeApplication, utcnow
 from synapse_sdk.local.pagination import RESERVED_PARAMS, View, each, paginate, shape_one
 from synapse_sdk.local.routers._common import StrictBody, get_or_404
-from synapse_sdk.local.routers.plugins import RunIn, RunOptions, find_plugin, find_release, start_run
+from synapse_sdk.local.routers.plugins import RunIn, RunOptions, release_by_ident, start_run
 from synapse_sdk.local.serializers import iso, job_out, serve_app_out
 from synapse_sdk.local.state import AppState, State
 from synapse_sdk.local.views import JOBS, SERVE_APPLICATIONS
@@ -214,14 +214,6 @@ def list_serve_applications(request: Request, state: State) -> dict[str, Any]:
 def run_release(ident: str, body: AgentRunIn, state: State) -> dict[str, Any]:
     """Run an action of a release (by id or ``code@version``) on this agent: the platform's dispatch call."""
     with state.db.read() as session:
-        if ident.isdigit():
-            release = get_or_404(session, PluginRelease, int(ident), 'Plugin release')
-            plugin = get_or_404(session, Plugin, release.plugin_id, 'Plugin')
-        else:
-            code, sep, version = ident.partition('@')
-            if not sep or not version:
-                raise HTTPException(404, f"Plugin release '{ident}' not found; use an id or <code>@<version>")
-            plugin = find_plugin(session, code)
-            release = find_release(session, plugin, version)
+        plugin, release = release_by_ident(session, ident)
         run = RunIn(agent=local_agent_id(session), version=release.version, **body.model_dump(exclude_none=True))
     return start_run(state, plugin.code, run)

@@ -207,18 +207,21 @@ def _publish(
         return release_out(release, row, base_url(request))
 
 
+def release_by_ident(session: Session, ident: str) -> tuple[Plugin, PluginRelease]:
+    """The plugin and release named by a release id or ``<code>@<version>``; 404 otherwise."""
+    if ident.isdigit():
+        release = get_or_404(session, PluginRelease, int(ident), 'Plugin release')
+        return get_or_404(session, Plugin, release.plugin_id, 'Plugin'), release
+    code, sep, version = ident.partition('@')
+    if not sep or not version:
+        raise HTTPException(404, f"Plugin release '{ident}' not found; use an id or <code>@<version>")
+    plugin = find_plugin(session, code)
+    return plugin, find_release(session, plugin, version)
+
+
 @router.get('/plugin_releases/{ident}/')
 def get_release(ident: str, request: Request, state: State) -> dict[str, Any]:
     """By id, or by ``<code>@<version>``."""
     with state.db.read() as session:
-        if ident.isdigit():
-            release = get_or_404(session, PluginRelease, int(ident), 'Plugin release')
-            plugin = session.get(Plugin, release.plugin_id)
-        else:
-            code, sep, version = ident.partition('@')
-            if not sep or not version:
-                raise HTTPException(404, f"Plugin release '{ident}' not found; use an id or <code>@<version>")
-            plugin = find_plugin(session, code)
-            release = find_release(session, plugin, version)
-        assert plugin is not None
+        plugin, release = release_by_ident(session, ident)
         return shape_one(request, RELEASES, release_out(release, plugin, base_url(request)))
