@@ -20,6 +20,7 @@ install: $(STAMP)
 lint: install
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/ruff check src tests bench examples
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format src tests bench examples

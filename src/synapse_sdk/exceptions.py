@@ -26,6 +26,10 @@ Every error the SDK raises on purpose is a :class:`SynapseError`::
       ExecutorError
         JobFailedError(job_id, status)
       MissingDependencyError(+ImportError)        an optional extra is not installed
+      TaskFailed                                  signal: one task of a ToTask run failed (recorded,
+                                                  the run goes on; in ``plugins.actions.to_task.errors``)
+    RunStopped(BaseException)                     signal: a ToTask run is stopping; a task ends with no
+                                                  outcome (caught by the SDK, never reaches the caller)
 
 Messages never contain tokens, passwords or signed URLs: anything that reaches a message from
 outside goes through :func:`synapse_sdk.utils.redact.redact` first.
@@ -131,7 +135,15 @@ class ResponseTooLargeError(ClientError):
 
 
 class ClientConnectionError(ClientError):
-    """No connection could be made (status 0)."""
+    """No answer came over the connection (status 0).
+
+    ``kind``: ``refused`` (it could not be opened: nothing was sent), ``reset`` (it was lost before the
+    answer), ``incomplete`` (the answer's body was cut off) or ``failed`` (anything else).
+    """
+
+    def __init__(self, status_code: int = 0, detail: Any = None, *, kind: str = 'failed') -> None:
+        super().__init__(status_code, detail)
+        self.kind = kind
 
 
 _STATUS_CLASSES: dict[int, type[ClientError]] = {

@@ -22,6 +22,10 @@ err_console = Console(stderr=True)
 _DEBUG_HELP = 'Show full tracebacks on errors (same as `synapse --debug`).'
 _INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
 
+#: ``synapse plugin run`` exit codes (docs/plugins.md): 0 every item succeeded or was skipped
+EXIT_FAILED = 1  #: the run failed (an error, or a result whose status is FAILED)
+EXIT_PARTIAL = 3  #: the run finished, but some items failed (``failed_count > 0``); 2 is a usage error
+
 
 @dataclass
 class _State:
@@ -29,6 +33,17 @@ class _State:
 
 
 state = _State()
+
+
+def result_exit_code(result: Any) -> int:
+    """0, :data:`EXIT_FAILED` or :data:`EXIT_PARTIAL` for an action's result (a model or a dict)."""
+    data = result.model_dump() if hasattr(result, 'model_dump') else result
+    if not isinstance(data, dict):
+        return 0
+    if str(data.get('status', '')).upper() == 'FAILED':
+        return EXIT_FAILED
+    failed = data.get('failed_count')
+    return EXIT_PARTIAL if isinstance(failed, int) and not isinstance(failed, bool) and failed > 0 else 0
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -61,8 +76,11 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         signature: inspect.Signature | None = inspect.signature(func, eval_str=True)
     except NameError:  # an annotation only importable for type checkers: no --debug of its own
         signature = None
-    adds_debug = signature is not None and 'debug' not in signature.parameters
-    adds_debug = adds_debug and all(p.kind is not p.VAR_KEYWORD for p in signature.parameters.values())
+    adds_debug = (
+        signature is not None
+        and 'debug' not in signature.parameters
+        and all(p.kind is not p.VAR_KEYWORD for p in signature.parameters.values())
+    )
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:

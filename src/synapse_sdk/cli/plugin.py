@@ -61,8 +61,13 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Run one action and print its result as JSON (job mode prints the job id)."""
+    """Run one action and print its result as JSON (job mode prints the job id).
+
+    Exit code 0 when every item succeeded or was skipped, 1 when the run failed (its status is FAILED),
+    3 when it finished with some failed items (``failed_count > 0``).
+    """
     from synapse_sdk.cli import render
+    from synapse_sdk.cli.errors import result_exit_code
     from synapse_sdk.plugins.runner import run_plugin
 
     values = parse_params(params)
@@ -73,7 +78,12 @@ def run(
         kwargs['logger_factory'] = lambda: render.RichProgressLogger(verbose=verbose)
     elif ray_address:
         kwargs['ray_address'] = ray_address
-    render.print_result(run_plugin(str(path), action, values, mode=mode, **kwargs))
+    result = run_plugin(str(path), action, values, mode=mode, **kwargs)
+    render.print_result(result)
+    code = result_exit_code(result)
+    render.print_outcome(result, code)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command('test')
@@ -135,7 +145,7 @@ def create(
     try:
         spec = PluginSpec(**answers)
     except ValueError as exc:  # pydantic's ValidationError: name the field
-        errors = getattr(exc, 'errors', list)()
+        errors: list[dict[str, Any]] = getattr(exc, 'errors', list)()
         message = '; '.join(f'{e["loc"][0]}: {e["msg"].removeprefix("Value error, ")}' for e in errors) or str(exc)
         raise fail(message) from exc
     folder = create_plugin(spec, path)

@@ -118,6 +118,30 @@ def print_result(result: Any) -> None:
     typer.echo(json.dumps(to_jsonable_python(result, fallback=str), indent=2, ensure_ascii=False))
 
 
+def print_outcome(result: Any, code: int) -> None:
+    """For a result with per-item counts: a table of them on stderr, and what the exit code means."""
+    data = result.model_dump() if hasattr(result, 'model_dump') else result
+    if not isinstance(data, dict) or not isinstance(data.get('failed_count'), int):
+        return
+    console = err_console()
+    table = Table('status', 'total', 'succeeded', 'failed', 'skipped')
+    status = str(data.get('status', ''))
+    colour = 'red' if code == 1 else 'yellow' if code else 'green'
+    table.add_row(
+        f'[{colour}]{status}[/]',
+        *(str(data.get(key, '')) for key in ('total_tasks', 'success_count', 'failed_count', 'skipped_count')),
+    )
+    console.print(table)
+    if code == 1:
+        console.print(f'[red]Exit code 1: the run failed ({data["failed_count"]} failed).[/]', soft_wrap=True)
+    elif code:
+        console.print(
+            f'[yellow]Exit code {code}: the run finished with {data["failed_count"]} failed item(s); '
+            'see "failures" in the result.[/]',
+            soft_wrap=True,
+        )
+
+
 def print_checks(checks: Sequence[ActionCheck]) -> None:
     """A table of action verdicts, then a one-line summary."""
     console = Console(highlight=False)

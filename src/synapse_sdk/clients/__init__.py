@@ -1,9 +1,8 @@
-"""HTTP clients of the platform API and of agents; ``create_backend_client()`` picks the target."""
+"""HTTP clients of the platform API and of agents (``synapse_sdk.connect.create_backend_client()`` picks the target)."""
 
 from synapse_sdk.clients.agent import AgentClient, AsyncAgentClient
 from synapse_sdk.clients.backend import AsyncBackendClient, BackendClient
 from synapse_sdk.clients.base import RetryPolicy
-from synapse_sdk.clients.credentials import create_backend_client
 from synapse_sdk.exceptions import ClientError
 
 __all__ = [
@@ -13,5 +12,4 @@ __all__ = [
     'BackendClient',
     'ClientError',
     'RetryPolicy',
-    'create_backend_client',
 ]

@@ -1,4 +1,4 @@
-"""Where credentials come from, and ``create_backend_client()``.
+"""Where credentials come from (``create_backend_client()`` in :mod:`synapse_sdk.connect` uses them).
 
 Each of host, token and tenant resolves in order: argument → environment (``SYNAPSE_HOST``,
 ``SYNAPSE_ACCESS_TOKEN``, ``SYNAPSE_TENANT``) → ``~/.synapse/config.json``
@@ -25,7 +25,6 @@ from synapse_sdk.clients.base.pagination import _origin
 
 __all__ = [
     'config_path',
-    'create_backend_client',
     'forget_credentials',
     'read_config',
     'resolve_credentials',
@@ -115,41 +114,6 @@ def resolve_credentials(
             value = file_value(key)
         out[key] = value
     return out
-
-
-def _local_token_for(host: str) -> str | None:
-    """The local backend's token when ``host`` is the URL of a running ``synapse local serve``."""
-    try:
-        from synapse_sdk.local.connect import running_server_url
-        from synapse_sdk.local.paths import LocalPaths
-        from synapse_sdk.local.setup import read_local_token
-    except ImportError:  # the local extra is not installed: no local backend to match
-        return None
-    paths = LocalPaths.resolve()
-    return read_local_token(paths) if same_host(running_server_url(paths), host) else None
-
-
-def create_backend_client(
-    host: str | None = None,
-    access_token: str | None = None,
-    tenant: str | None = None,
-    *,
-    config_path: str | os.PathLike[str] | None = None,
-) -> BackendClient | None:
-    """A client for the configured backend, or the embedded local one when no host is configured.
-
-    Returns None for a remote host without a token (a running ``synapse local serve`` named as the
-    host gets the local backend's own token).
-    """
-    creds = resolve_credentials(host, access_token, tenant, config_path=config_path)
-    if creds['host'] is None:
-        from synapse_sdk.local.connect import connect_local
-
-        return connect_local(access_token=creds['access_token'], tenant=creds['tenant'])
-    token = creds['access_token'] or _local_token_for(creds['host'])
-    if token is None:
-        return None
-    return BackendClient(creds['host'], token, tenant=creds['tenant'])
 
 
 def verify_and_save(

@@ -25,7 +25,7 @@ from synapse_sdk.local.routers import (
     storages,
     tasks,
 )
-from synapse_sdk.local.setup import open_database
+from synapse_sdk.local.setup import ensure_instance, open_database
 from synapse_sdk.local.state import AppState
 
 __all__ = ['DEFAULT_MAX_UPLOAD_BYTES', 'create_app']
@@ -67,9 +67,16 @@ def create_app(
     api.state.synapse = AppState(paths=paths, db=db, verifier=verifier, max_upload_bytes=max_upload_bytes)
     install_error_handlers(api)
 
+    instance_id = ensure_instance(db)
+
     @api.get('/health/')
     def health() -> dict[str, str]:
         return {'status': 'ok'}
+
+    @api.get('/instance/')
+    def instance() -> dict[str, str]:
+        """Which backend this is: the id made with its database (stable across URLs and restarts)."""
+        return {'id': instance_id, 'kind': 'synapse-local'}
 
     for module in ROUTERS:
         api.include_router(module.router)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
@@ -17,14 +18,21 @@ __all__ = ['BUSY', 'Database']
 T = TypeVar('T')
 
 
-class _Busy:
-    """What :meth:`Database.write_now` answers when it would have to wait for the write lock."""
+class _Busy(Enum):
+    """What :meth:`Database.write_now` answers when it would have to wait for the write lock.
+
+    A one-member enum, so that ``result is BUSY`` narrows ``T | _Busy`` to ``T`` for type checkers.
+    """
+
+    BUSY = 'BUSY'  #: the write lock is taken: retry through :meth:`Database.write_connection`
 
     def __repr__(self) -> str:
         return 'BUSY'
 
+    __str__ = __repr__
 
-BUSY = _Busy()
+
+BUSY: Final = _Busy.BUSY
 
 
 class Database:

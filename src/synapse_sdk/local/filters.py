@@ -64,7 +64,11 @@ def parse_datetime(raw: str) -> datetime:
         raise _OutOfRange('a date and time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z') from None
 
 
-_EXPECTS = {parse_int: 'an integer', parse_str: 'a string', parse_datetime: 'an ISO date or datetime'}
+_EXPECTS: dict[Callable[[str], Any], str] = {
+    parse_int: 'an integer',
+    parse_str: 'a string',
+    parse_datetime: 'an ISO date or datetime',
+}
 
 
 @dataclass(frozen=True)

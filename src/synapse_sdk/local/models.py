@@ -17,6 +17,7 @@ __all__ = [
     'DataUnit',
     'DatasetItem',
     'DatasetVersion',
+    'Instance',
     'Job',
     'LogEntry',
     'Model',
@@ -37,6 +38,19 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Instance(Base):
+    """The one row that names this backend: ``uuid`` is made with the database and never changes.
+
+    Clients key what they remember about a backend (ToTask's resume ledger) on it rather than on the
+    URL, which differs between spellings and repeats across state directories.
+    """
+
+    __tablename__ = 'instance'
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AccessToken(Base):

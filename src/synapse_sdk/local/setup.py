@@ -7,6 +7,7 @@ tokens kept in plain text by older versions to digests (:mod:`synapse_sdk.local.
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,13 +16,14 @@ from sqlalchemy import select
 from synapse_sdk.local._agent_token import migrate_agent_tokens, new_agent_token
 from synapse_sdk.local.auth import TOKEN_KINDS, issue_token
 from synapse_sdk.local.db import Database
-from synapse_sdk.local.models import AccessToken, Agent, Storage
+from synapse_sdk.local.models import AccessToken, Agent, Instance, Storage
 from synapse_sdk.local.paths import LocalPaths, write_private_file
 
 __all__ = [
     'InitResult',
     'TokenInfo',
     'create_token',
+    'ensure_instance',
     'init_local',
     'list_tokens',
     'open_database',
@@ -44,10 +46,25 @@ def open_database(paths: LocalPaths) -> Database:
     try:
         db.create_schema()
         migrate_agent_tokens(db, paths)
+        ensure_instance(db)
     except BaseException:
         db.dispose()
         raise
     return db
+
+
+def ensure_instance(db: Database) -> str:
+    """This database's instance id (a UUID), made the first time the database is opened."""
+    with db.read() as session:
+        found = session.scalar(select(Instance.uuid).limit(1))
+    if found is not None:
+        return found
+    with db.write() as session:  # two processes may race here: the first row wins
+        found = session.scalar(select(Instance.uuid).limit(1))
+        if found is None:
+            found = str(uuid.uuid4())
+            session.add(Instance(id=1, uuid=found))
+    return found
 
 
 def init_local(path: str | os.PathLike[str] | None = None, *, new_token: bool = False) -> InitResult:

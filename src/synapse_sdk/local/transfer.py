@@ -193,8 +193,8 @@ def export_project(
         with db.read() as session:
             proj = session.scalar(select(Project).where(Project.name == project))
             if proj is None:
-                names = ', '.join(session.scalars(select(Project.name).order_by(Project.id).limit(20))) or 'none'
-                raise ValueError(f"Project '{project}' not found; existing projects: {names}")
+                existing = ', '.join(session.scalars(select(Project.name).order_by(Project.id).limit(20))) or 'none'
+                raise ValueError(f"Project '{project}' not found; existing projects: {existing}")
             rows = session.execute(
                 select(Task.id, Task.data, DataUnit.key)
                 .outerjoin(DataUnit, DataUnit.id == Task.data_unit_id)

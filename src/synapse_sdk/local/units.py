@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -44,7 +44,7 @@ def load_files(conn: Reader, units: Iterable[Any]) -> dict[int, Any]:
     return {row.id: row for row in conn.execute(select(*FILE_COLUMNS).where(in_values(DataFile.id, sorted(ids)))).all()}
 
 
-def units_out(conn: Reader, units: list[Any], url: str) -> dict[int, dict[str, Any]]:
+def units_out(conn: Reader, units: Sequence[Any], url: str) -> dict[int, dict[str, Any]]:
     """Unit rows (ORM objects or Core rows) → ``{id: {id, data_collection, key, files: {...}, ...}}``."""
     files = load_files(conn, units)
     return {unit.id: data_unit_out(unit, files, url) for unit in units}

@@ -44,6 +44,7 @@ def _is_abstract(cls: type) -> bool:
 
 def _build_class(spec: ActionSpec) -> type[BaseAction[Any]]:
     params_model = spec.params or RawParams
+    generic_base: Any = BaseAction  # subscripted with a model known only at run time, not a static type
     func = spec.func
     takes_model = spec.params is not None
 
@@ -62,4 +63,4 @@ def _build_class(spec: ActionSpec) -> type[BaseAction[Any]]:
         '__doc__': spec.description,
         'function': staticmethod(func),
     }
-    return types.new_class(func.__name__, (BaseAction[params_model],), exec_body=lambda ns: ns.update(namespace))
+    return types.new_class(func.__name__, (generic_base[params_model],), exec_body=lambda ns: ns.update(namespace))

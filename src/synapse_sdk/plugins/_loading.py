@@ -10,6 +10,7 @@ that other folder again puts them back, so classes keep their identity.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import threading
 import weakref
@@ -30,7 +31,9 @@ _stash: dict[Path, dict[str, ModuleType]] = {}
 _imported_at: weakref.WeakKeyDictionary[ModuleType, int | None] = weakref.WeakKeyDictionary()  # source mtimes
 
 
-def load_entrypoint(entrypoint: str, plugin_dir: str | Path | None = None, *, action: str | None = None) -> Any:
+def load_entrypoint(
+    entrypoint: str, plugin_dir: str | os.PathLike[str] | None = None, *, action: str | None = None
+) -> Any:
     """The action class or ``@action`` function an entrypoint names.
 
     Args:
@@ -66,7 +69,7 @@ def load_entrypoint(entrypoint: str, plugin_dir: str | Path | None = None, *, ac
 
 
 def import_plugin_module(
-    module_name: str, plugin_dir: str | Path | None, *, entrypoint: str = '', label: str = ''
+    module_name: str, plugin_dir: str | os.PathLike[str] | None, *, entrypoint: str = '', label: str = ''
 ) -> ModuleType:
     """Import ``module_name``, from ``plugin_dir`` when the folder holds its top-level package."""
     folder = Path(plugin_dir).resolve() if plugin_dir is not None else None

@@ -122,7 +122,7 @@ def published_folder(text: str, client: Any | None, here: Path) -> Path:
 
 
 def _default_client(searched: str, text: str) -> Any | None:
-    from synapse_sdk.plugins.executors.local import default_client
+    from synapse_sdk.plugins._backend import default_client
 
     try:
         return default_client()

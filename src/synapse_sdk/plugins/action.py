@@ -54,7 +54,7 @@ class _ActionMeta(ABCMeta):
 
     def __new__(mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> _ActionMeta:
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
-        abstract = getattr(cls, '__abstractmethods__', frozenset())
+        abstract: frozenset[str] = getattr(cls, '__abstractmethods__', frozenset())
         if 'execute' in abstract and any(
             'setup_steps' in vars(c) for c in cls.__mro__[:-1] if c.__name__ != 'BaseAction'
         ):

@@ -54,7 +54,7 @@ def result_payload(value: Any) -> dict[str, Any]:
 
 
 def _client_or_none() -> Any | None:
-    from synapse_sdk.plugins.executors.local import default_client
+    from synapse_sdk.plugins._backend import default_client
 
     try:
         return default_client()
@@ -91,11 +91,11 @@ def run_entrypoint(
         report_job_id: the backend job to report progress, logs and the result to, if any.
         language: ``ctx.language``.
     """
+    from synapse_sdk.plugins._backend import default_client
     from synapse_sdk.plugins._function_action import action_class_for
     from synapse_sdk.plugins._loading import load_entrypoint
     from synapse_sdk.plugins.context import RuntimeContext
     from synapse_sdk.plugins.executors._run import run_action, validate_params
-    from synapse_sdk.plugins.executors.local import default_client
 
     action = load_entrypoint(target, plugin_dir) if isinstance(target, str) else target
     action_cls = action_class_for(action)

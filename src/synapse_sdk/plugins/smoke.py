@@ -76,6 +76,7 @@ def check_actions(
     checks = []
     for key in keys:
         started = time.perf_counter()
+        missing: list[str]
         try:
             if params is not None:
                 values, missing = dict(params), []

@@ -68,8 +68,9 @@ def _field(name: str, info: FieldInfo, depth: int) -> dict[str, Any]:
     if info.description:
         item['help'] = info.description
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-    if isinstance(extra.get('ui'), dict):
-        item.update(extra['ui'])
+    ui = extra.get('ui')
+    if isinstance(ui, dict):
+        item.update(ui)
     return item
 
 

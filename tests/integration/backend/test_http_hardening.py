@@ -1,4 +1,4 @@
-"""Both HTTP paths (the client's httpx and to_task's aiohttp) against real servers on 127.0.0.1.
+"""Both HTTP paths (the client's httpx and its aiohttp bulk session) against real servers on 127.0.0.1.
 
 A cookie the backend sets never reaches another port of its host (nor comes back at all), and an
 error body from storage outside the backend (S3 echoes the request's signature) never reaches a message.
@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from synapse_sdk.clients import BackendClient, RetryPolicy
 from synapse_sdk.exceptions import AuthorizationError
-from synapse_sdk.plugins.actions.to_task._aiohttp_io import AiohttpIO, http_settings
 
 TOKEN = 'tok-SECRET-0123456789'
 S3_403 = (
@@ -59,24 +56,18 @@ def client(two_ports: tuple[str, str]) -> Iterator[BackendClient]:
 
 
 def run_aiohttp(client: BackendClient, calls: list[str]) -> list[object]:
-    """Each URL fetched in turn over the aiohttp path (with the client's settings); an error is kept as its text."""
-    settings = http_settings(client)
-    assert settings is not None
+    """Each URL fetched in turn over the client's bulk session (aiohttp); an error is kept as its text."""
 
     async def main() -> list[object]:
-        with ThreadPoolExecutor(2) as pool:
-            io = AiohttpIO(settings, pool, 2, threading.Event())
-            await io.start()
-            try:
-                out: list[object] = []
-                for url in calls:
-                    try:
-                        out.append(await io.download_json(url))
-                    except AuthorizationError as exc:
-                        out.append(str(exc))
-                return out
-            finally:
-                await io.close()
+        async with client.bulk_session(2) as session:
+            assert session.kind == 'aiohttp'
+            out: list[object] = []
+            for url in calls:
+                try:
+                    out.append(await session.download_json(url))
+                except AuthorizationError as exc:
+                    out.append(str(exc))
+            return out
 
     return asyncio.run(main())
 

@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from synapse_sdk.cli import app as cli
-from synapse_sdk.clients import AsyncBackendClient, BackendClient, RetryPolicy, create_backend_client
+from synapse_sdk.clients import AsyncBackendClient, BackendClient, RetryPolicy
+from synapse_sdk.connect import create_backend_client
 from synapse_sdk.exceptions import AuthenticationError, ClientConnectionError, ServerError
 
 pytestmark = pytest.mark.integration

@@ -117,3 +117,33 @@ def test_cli_plugin_run_to_task_prints_the_result(local_backend, monkeypatch):
     assert bad.exit_code == 1
     assert 'Error: Parameter validation failed: name: must not contain whitespace' in bad.output
     assert local_backend.token not in bad.output
+
+
+@pytest.mark.parametrize(
+    ('broken', 'code', 'status', 'says'),
+    [
+        (set(), 0, 'SUCCEEDED', None),
+        ({1}, 3, 'SUCCEEDED', 'Exit code 3: the run finished with 1 failed item(s); see "failures" in the result.'),
+        ({0, 1, 2}, 1, 'FAILED', 'Exit code 1: the run failed (3 failed).'),
+    ],
+    ids=['all written', 'some failed', 'all failed'],
+)
+def test_cli_exit_code_tells_scripts_how_the_run_ended(local_backend, monkeypatch, broken, code, status, says):
+    from typer.testing import CliRunner
+
+    from synapse_sdk.cli.app import app
+
+    client = make_client(local_backend.base_url, local_backend.token)
+    project = build_project(client, 3, lambda i: b'{"nope": ' if i in broken else boxes(i), name=f'exit-{code}')
+    monkeypatch.setenv('SYNAPSE_HOST', local_backend.base_url)
+    monkeypatch.setenv('SYNAPSE_ACCESS_TOKEN', local_backend.token)
+    params = {'name': 'exit', 'project': project.id, 'agent': 1, 'target_specification_name': 'annotation_data'}
+    result = CliRunner().invoke(
+        app, ['plugin', 'run', 'to_task', '--path', str(EXAMPLE), '--params', json.dumps(params)]
+    )
+    assert result.exit_code == code, result.output
+    printed = json.loads(result.stdout[result.stdout.index('{') : result.stdout.rindex('}') + 1])
+    assert (printed['status'], printed['failed_count']) == (status, len(broken))
+    table = result.stderr
+    assert all(word in table for word in ('status', 'total', 'succeeded', 'failed', 'skipped'))
+    assert (says in table) if says else ('Exit code' not in table)

@@ -21,7 +21,7 @@ from tests.integration.to_task.conftest import build_project, make_client
 from synapse_sdk.exceptions import StepError
 from synapse_sdk.loggers import LogEntry, MemoryLogger
 from synapse_sdk.plugins.actions.to_task import ToTaskAction
-from synapse_sdk.plugins.actions.to_task import processing as processing_module
+from synapse_sdk.plugins.actions.to_task import task as task_module
 from synapse_sdk.plugins.executors import LocalExecutor
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -230,8 +230,8 @@ def test_a_stop_ends_a_put_retry_pause_at_once(local_backend, proxy, http_path, 
     project = build_project(make_client(local_backend.base_url, local_backend.token), 2, good, name='stop-m2')
     failing = f'/tasks/{project.task_ids[1]}/annotate_task_data/'
     fault_proxy.faults = [Fault('PUT', failing, 500)]
-    monkeypatch.setattr(processing_module, 'ANNOTATE_RETRY_BACKOFF', 60.0)
-    monkeypatch.setattr(processing_module, 'random', TopOfRange())
+    monkeypatch.setattr(task_module, 'WRITE_PAUSE', 60.0)
+    monkeypatch.setattr(task_module, 'random', TopOfRange())
     logger = FailingLogger(lambda: LoggerDown('logger down'), ready=lambda: fault_proxy.requests[('PUT', failing)] >= 1)
     finished, error, _ = run_in_thread(url, local_backend.token, project.id, ToTaskAction, logger)
     assert finished

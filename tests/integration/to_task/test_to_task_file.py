@@ -74,17 +74,19 @@ def test_broken_and_missing_files_are_recorded_and_never_stop_the_job(local_back
     result, logger = run_to_task(local_backend.base_url, local_backend.token, project.id)
     assert result.status == 'SUCCEEDED'
     assert (result.success_count, result.failed_count) == (2, 3)
+    truncated = 'Invalid JSON format in annotation file (img1.json: line 1, column 15)'
+    not_an_object = 'Invalid JSON format in annotation file (img3.json: expected an object, got an array)'
     assert sorted((f.task_id, f.error) for f in result.failures) == [
-        (ids[1], 'Failed to download JSON from URL'),
+        (ids[1], truncated),
         (ids[2], 'Target specification file not found for task'),
-        (ids[3], 'Failed to download JSON from URL'),
+        (ids[3], not_an_object),
     ]
     assert task_data(local_backend, ids[1]) == {}  # nothing half-written
     errors = {e.data['content'] for e in logger.events('message') if e.data['context'] == 'error'}
     assert errors == {
-        f'[Task {ids[1]}] Failed: Failed to download JSON from URL',
+        f'[Task {ids[1]}] Failed: {truncated}',
         f'[Task {ids[2]}] Failed: Target specification file not found for task',
-        f'[Task {ids[3]}] Failed: Failed to download JSON from URL',
+        f'[Task {ids[3]}] Failed: {not_an_object}',
     }
     assert [e.data['content'] for e in logger.events('message')][-1] == 'Annotation complete: 2 succeeded, 3 failed'
 
@@ -100,12 +102,13 @@ def test_unreachable_file_url_and_server_errors_on_puts(local_backend, proxy):
     file_path = '/' + annotation_url.split('/', 3)[3]
     fault_proxy.faults = [
         Fault('GET', file_path, 502),  # the file's host is unreachable (gateway error, every retry)
-        Fault('PUT', f'/tasks/{ids[1]}/annotate_task_data/', 500),  # retried (annotate_retries), then recorded
-        Fault('PUT', f'/tasks/{ids[2]}/annotate_task_data/', 503, times=1),  # retried, then succeeds
+        # read back (not written), repeated (annotate_retries), then recorded
+        Fault('PUT', f'/tasks/{ids[1]}/annotate_task_data/', 500),
+        Fault('PUT', f'/tasks/{ids[2]}/annotate_task_data/', 503, times=1),  # read back, repeated, then succeeds
     ]
     result, _ = run_to_task(url, local_backend.token, project.id)
     assert sorted((f.task_id, f.error) for f in result.failures) == [
-        (ids[0], 'Failed to download JSON from URL'),
+        (ids[0], 'Failed to download JSON from URL (status 502)'),
         (ids[1], '500: injected fault'),
     ]
     assert result.success_count == 2

@@ -15,7 +15,7 @@ from tests.integration.to_task.conftest import build_project, make_client
 
 from synapse_sdk.loggers import MemoryLogger
 from synapse_sdk.plugins.actions.to_task import ToTaskAction
-from synapse_sdk.plugins.actions.to_task.ledger import Ledger, data_hash, job_key
+from synapse_sdk.plugins.actions.to_task.ledger import Ledger, data_hash
 from synapse_sdk.plugins.executors import LocalExecutor
 
 pytestmark = pytest.mark.integration
@@ -101,8 +101,10 @@ def test_a_file_url_at_a_closed_port_is_a_task_failure(local_backend, http_path)
     lost = client.tasks.create(project.id, data_unit=unit['id'])['id']
     result, logger = run_to_task(local_backend.base_url, local_backend.token, project.id)
     assert (result.success_count, result.failed_count) == (2, 1)
-    assert [(f.task_id, f.error) for f in result.failures] == [(lost, 'Failed to download JSON from URL')]
-    assert messages(logger, 'error') == [f'[Task {lost}] Failed: Failed to download JSON from URL']
+    assert [(f.task_id, f.error) for f in result.failures] == [
+        (lost, 'Failed to download JSON from URL (connection refused)')
+    ]
+    assert messages(logger, 'error') == [f'[Task {lost}] Failed: Failed to download JSON from URL (connection refused)']
 
 
 class HeaderRecorder:
@@ -146,7 +148,7 @@ def test_auth_headers_go_only_to_the_backend(local_backend, asgi_server, http_pa
         result, _ = run_to_task(local_backend.base_url, local_backend.token, project['id'])
     assert (result.success_count, [(f.task_id, f.error) for f in result.failures]) == (
         3,
-        [(ids[3], 'Failed to download JSON from URL')],
+        [(ids[3], 'Failed to download JSON from URL (redirect not followed, status 302)')],
     )
     assert [client.get_task(t)['data'].get('index') for t in ids] == [0, 1, 2, None]
     assert sorted(h['path'] for h in recorder.seen) == ['/ann/0.json', '/ann/1.json', '/ann/2.json', '/moved.json']
@@ -162,7 +164,8 @@ def test_an_intent_whose_data_is_in_place_is_skipped_without_a_put(local_backend
     project = build_project(client, 3, good, name='intent')
     ids = project.task_ids
     client.annotate_task_data(ids[0], project.expected[ids[0]])  # the dead run's PUT landed
-    key = job_key(url, project.id, {}, 'file', 'annotation_data', {}, 'dm_schema_v1')
+    params = {'name': 'intent', 'project': project.id, 'agent': 1, 'target_specification_name': 'annotation_data'}
+    key = ToTaskAction.ledger_key(params, client)
     ledger = Ledger.for_key(key)
     ledger.intent(ids[0], data_hash(project.expected[ids[0]]))
     ledger.intent(ids[1], data_hash({'something': 'else'}))
@@ -172,7 +175,7 @@ def test_an_intent_whose_data_is_in_place_is_skipped_without_a_put(local_backend
     assert (result.success_count, result.skipped_count, result.failed_count) == (2, 1, 0)
     assert fault_proxy.requests[('PUT', f'/tasks/{ids[0]}/annotate_task_data/')] == 0
     assert fault_proxy.ok_puts[f'/tasks/{ids[1]}/annotate_task_data/'] == 1
-    assert Ledger.for_key(key).state.done == set(ids)
+    assert set(Ledger.for_key(key).state.done) == set(ids)
     for task_id in ids:
         assert client.get_task(task_id)['data'] == project.expected[task_id]
 
@@ -244,3 +247,37 @@ def test_the_http_path_taken_and_its_fallbacks(local_backend, monkeypatch, caplo
             "(pip install 'synapse-sdk[to-task]')"
         ],
     )
+
+
+class DownloadingHook(ToTaskAction):
+    """Downloads through ``self.download_json`` from its own hook (the user-hook path)."""
+
+    def convert_data_from_file(
+        self, primary_file_url, primary_file_name, data_file_url, data_file_name, task_data=None
+    ):
+        return self.download_json(data_file_url)
+
+
+@pytest.mark.parametrize('action', [ToTaskAction, DownloadingHook], ids=['built-in hook', 'own hook'])
+def test_an_annotation_file_over_the_limit_fails_its_task_unread(local_backend, proxy, http_path, action):
+    fault_proxy, url = proxy
+    client = make_client(local_backend.base_url, local_backend.token)
+    big = json.dumps({'annotations': {'image_1': [{'id': 'x' * 100}] * 30_000}}).encode()  # ~3.3 MiB
+    project = build_project(client, 3, lambda i: big if i == 1 else good(i), name=f'big-{http_path}')
+    result, _ = run_to_task(url, local_backend.token, project.id, action=action, max_annotation_file_mb=1)
+    assert (result.success_count, [(f.task_id, f.error) for f in result.failures]) == (
+        2,
+        [
+            (
+                project.task_ids[1],
+                'Annotation file img1.json is larger than the 1 MiB limit (raise max_annotation_file_mb)',
+            )
+        ],
+    )
+    assert client.get_task(project.task_ids[1])['data'] == {}
+    assert fault_proxy.requests[('GET', file_path_of(client, project.task_ids[1]))] == 1  # refused, not retried
+
+
+def file_path_of(client, task_id: int) -> str:
+    url = client.get_task(task_id, params=TASK_FIELDS)['data_unit']['files']['annotation_data']['url']
+    return '/' + url.split('/', 3)[3]

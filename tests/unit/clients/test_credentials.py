@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from synapse_sdk.clients import BackendClient, create_backend_client
+from synapse_sdk.clients import BackendClient
 from synapse_sdk.clients.credentials import read_config, resolve_credentials, write_config
+from synapse_sdk.connect import create_backend_client
 from synapse_sdk.local.connect import IN_PROCESS_URL
 
 

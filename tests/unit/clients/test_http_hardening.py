@@ -12,7 +12,6 @@ import pytest
 from synapse_sdk.clients import AsyncBackendClient, BackendClient, RetryPolicy
 from synapse_sdk.clients.base.call import error_for_response
 from synapse_sdk.exceptions import AuthorizationError, NotFoundError, RateLimitError, ResponseTooLargeError
-from synapse_sdk.plugins.actions.to_task._aiohttp_io import http_settings
 
 TOKEN = 'tok-SECRET-0123456789'
 FAST = RetryPolicy(attempts=1)
@@ -23,16 +22,18 @@ S3_403 = (
 SIGNED = 'https://bucket.s3.example.com/data/a.json?X-Amz-Credential=AKIA&X-Amz-Signature=SIGabc123SECRET'
 
 
-def test_settings_reprs_hold_no_token() -> None:
+def test_bulk_session_reprs_hold_no_token() -> None:
     with BackendClient('https://api.example.test/', TOKEN) as client:
-        bulk = client.bulk_settings()
-        fast = http_settings(client)
-    assert bulk is not None and fast is not None
-    assert dict(bulk.auth_headers) == fast.auth_headers == {'Synapse-Access-Token': f'Token {TOKEN}'}
-    for text in (repr(bulk), repr(fast), str(bulk), str(fast)):
-        assert TOKEN not in text and 'auth_headers' not in text
-    assert repr(bulk).startswith("BulkSettings(base_url='https://api.example.test/', connect_timeout=5.0, ")
-    assert repr(fast).startswith("HTTPSettings(base_url='https://api.example.test/', error_for_response=")
+        sessions = [client.bulk_session(4), client.bulk_session(4, threaded=True)]
+        texts = [repr(sessions[0]), repr(sessions[1]), repr(sessions[0]._sender), repr(client), str(client.retry)]
+        asyncio.run(sessions[0].aclose())
+        asyncio.run(sessions[1].aclose())
+    assert texts[:2] == [
+        "BulkSession('https://api.example.test/', AiohttpSender, width=4)",
+        "BulkSession('https://api.example.test/', ThreadedSender, width=4)",
+    ]
+    for text in texts:
+        assert TOKEN not in text
 
 
 def test_an_error_from_storage_outside_the_backend_never_echoes_its_body() -> None:

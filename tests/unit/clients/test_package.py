@@ -13,5 +13,4 @@ def test_exported_members() -> None:
         'BackendClient',
         'ClientError',
         'RetryPolicy',
-        'create_backend_client',
     ]

@@ -292,21 +292,96 @@ def test_async_retries_like_sync() -> None:
     assert len(seen) == 2
 
 
-def test_bulk_settings_describe_a_network_client_and_nothing_else():
+def test_bulk_sender_is_aiohttp_for_a_network_client_and_the_client_itself_otherwise():
+    from synapse_sdk.clients.base.bulk import AiohttpSender, ThreadedSender
+
     policy = RetryPolicy(attempts=2, backoff=0.1)
     timeout = httpx.Timeout(7.0, connect=2.0)
     with BackendClient('https://api.example.test/base', TOKEN, timeout=timeout, retry=policy) as plain:
-        settings = plain.bulk_settings()
-    assert settings is not None
-    assert (settings.base_url, dict(settings.auth_headers)) == (
-        'https://api.example.test/base/',
-        {'Synapse-Access-Token': f'Token {TOKEN}'},
-    )
-    assert (settings.connect_timeout, settings.read_timeout, settings.retry) == (2.0, 7.0, policy)
-    error = settings.error_for_response(404, b'{"detail": "no such task"}', 'application/json', None)
-    assert isinstance(error, NotFoundError) and str(error) == '404: no such task'
-    throttled = settings.error_for_response(429, b'slow down', 'text/plain', '3')
-    assert isinstance(throttled, RateLimitError) and throttled.retry_after == 3.0
+        sender = plain.bulk_sender(8, budget=30)
+        assert isinstance(sender, AiohttpSender) and sender.width == 8
+        assert (sender._connect_timeout, sender._read_timeout) == (2.0, 7.0)
+        assert sender._policy.budget.seconds == 30.0 and sender._policy.attempts == 2
+        assert isinstance(plain.bulk_sender(8, threaded=True), ThreadedSender)
+        assert plain.bulk_fallback_reason() is None
     transport, _ = scripted(httpx.Response(200, json={}))
     with BackendClient('https://api.example.test/', TOKEN, transport=transport) as custom:
-        assert custom.bulk_settings() is None  # only the client itself can send through its own transport
+        assert isinstance(custom.bulk_sender(4), ThreadedSender)  # only the client can send through its transport
+        assert custom.bulk_fallback_reason() is None
+
+
+def test_a_bulk_session_sends_the_clients_own_calls_with_its_retries_and_errors():
+    transport, seen = scripted(
+        httpx.Response(503),
+        httpx.Response(200, json={'id': 7, 'data': {}}),
+        httpx.Response(404, json={'detail': 'Task 8 not found'}),
+    )
+
+    async def main() -> tuple[object, str]:
+        with make(transport) as client:
+            async with client.bulk_session(2) as session:
+                task = await session.get_task(7, params={'fields': 'id,data'})
+                with pytest.raises(NotFoundError) as missing:
+                    await session.get_task(8)
+                return task, str(missing.value)
+
+    assert asyncio.run(main()) == ({'id': 7, 'data': {}}, '404: Task 8 not found')
+    assert [(r.method, str(r.url)) for r in seen] == [
+        ('GET', 'https://api.example.com/tasks/7/?fields=id%2Cdata'),
+        ('GET', 'https://api.example.com/tasks/7/?fields=id%2Cdata'),
+        ('GET', 'https://api.example.com/tasks/8/'),
+    ]
+    assert seen[0].headers['Synapse-Access-Token'] == f'Token {TOKEN}'
+
+
+class CutShort(httpx.SyncByteStream):
+    """A body that breaks off half-way (the connection closed before Content-Length bytes came)."""
+
+    def __iter__(self):
+        yield b'{"id": 1, "da'
+        raise httpx.RemoteProtocolError('peer closed connection without sending complete message body')
+
+
+def test_reads_are_retried_on_500_read_timeouts_and_bodies_cut_short():
+    transport, seen = scripted(
+        httpx.Response(500, json={'detail': 'boom'}),
+        httpx.ReadTimeout('slow'),
+        httpx.Response(200, stream=CutShort(), headers={'content-type': 'application/json'}),
+        httpx.Response(200, json={'id': 1}),
+    )
+    assert make(transport, RetryPolicy(attempts=4, backoff=0.001)).get_project(1) == {'id': 1}
+    assert len(seen) == 4
+
+
+def test_a_body_cut_short_on_the_last_attempt_is_a_connection_error_of_its_own_kind():
+    transport, _ = scripted(httpx.Response(200, stream=CutShort()))
+    with pytest.raises(ClientConnectionError) as info:
+        make(transport, RetryPolicy(attempts=1)).get_task(1)
+    assert info.value.kind == 'incomplete'
+    assert str(info.value) == '0: Incomplete response body (RemoteProtocolError): GET api.example.com/tasks/1/'
+
+
+def test_a_put_is_not_repeated_after_a_lost_answer_when_writes_are_resolved_by_the_caller():
+    transport, seen = scripted(httpx.ReadTimeout('slow'), httpx.Response(200, json={'id': 4}))
+    policy = RetryPolicy(attempts=3, backoff=0.001, retry_writes=False)
+    with pytest.raises(ClientTimeoutError, match=r'^408: Request timed out: PUT api.example.com/tasks/4/'):
+        make(transport, policy).annotate_task_data(4, {})
+    assert len(seen) == 1
+    refused, seen = scripted(httpx.Response(429, headers={'Retry-After': '0'}), httpx.Response(200, json={'id': 4}))
+    assert make(refused, policy).annotate_task_data(4, {}) == {'id': 4}  # a 429 never ran: repeated
+    assert len(seen) == 2
+
+
+def test_a_shared_retry_budget_bounds_the_waiting_of_many_requests():
+    from synapse_sdk.clients.base.retry import RetryBudget
+
+    waits: list[float] = []
+    budget = RetryBudget(1.0)
+    policy = RetryPolicy(attempts=10, backoff=0.4, max_backoff=0.4, sleep=waits.append, budget=budget)
+    transport, seen = scripted(httpx.Response(503))
+    client = make(transport, policy)
+    for task_id in (1, 2, 3):
+        with pytest.raises(ServerError):
+            client.get_task(task_id)
+    assert sum(waits) <= 1.0 and budget.left == 0.0
+    assert len(seen) < 30  # far fewer than 3 requests x 10 attempts: the budget ran out

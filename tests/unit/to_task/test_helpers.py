@@ -1,21 +1,24 @@
 import pytest
 
+from synapse_sdk.clients.backend.tasks import build_list_tasks
 from synapse_sdk.exceptions import ServerError
+from synapse_sdk.plugins.actions.to_task.errors import TaskFailed
+from synapse_sdk.plugins.actions.to_task.files import error_text, file_name, find_spec_file, normalise_files
 from synapse_sdk.plugins.actions.to_task.inference import classify, dispatch_payload
-from synapse_sdk.plugins.actions.to_task.processing import (
-    TaskFailed,
-    error_text,
-    file_name,
-    find_spec_file,
-    normalise_files,
-)
-from synapse_sdk.plugins.actions.to_task.steps import encode_filters
 
 
-def test_encode_filters_wire_forms():
-    assert encode_filters(
+def test_task_filters_reach_the_wire_in_the_documented_forms():
+    call = build_list_tasks(
         {'status__in': ['pending', 'in_progress'], 'assignee': None, 'data_collection': 4, 'project': 9, 'flag': True}
-    ) == {'status__in': 'pending,in_progress', 'assignee': 'null', 'data_collection': 4, 'flag': 'true'}
+    )
+    assert call.params == {
+        'page_size': '100',
+        'status__in': 'pending,in_progress',
+        'assignee': 'null',
+        'data_collection': '4',
+        'project': '9',
+        'flag': 'true',
+    }
 
 
 @pytest.mark.parametrize(

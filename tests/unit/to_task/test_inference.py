@@ -12,7 +12,7 @@ from synapse_sdk.clients import BackendClient, RetryPolicy
 from synapse_sdk.exceptions import PreProcessorError, ServerError, StepError
 from synapse_sdk.loggers import MemoryLogger
 from synapse_sdk.plugins.actions.to_task import ToTaskAction
-from synapse_sdk.plugins.actions.to_task import inference as inference_module
+from synapse_sdk.plugins.actions.to_task import task as task_module
 from synapse_sdk.plugins.executors import LocalExecutor
 
 RELEASE = {
@@ -121,7 +121,7 @@ def run(platform, **extra):
 
 @pytest.fixture(autouse=True)
 def _fast_deferred(monkeypatch, tmp_path):
-    monkeypatch.setattr(inference_module, 'DEFERRED_FIRST_DELAY', 0.01)
+    monkeypatch.setattr(task_module, 'DEFERRED_FIRST_DELAY', 0.01)
     monkeypatch.setenv('SYNAPSE_STATE_DIR', str(tmp_path))
 
 
@@ -268,7 +268,7 @@ class FailsOnFirstOutcome(MemoryLogger):
 
 
 def test_a_stop_ends_a_deferred_inference_wait_at_once(monkeypatch):
-    monkeypatch.setattr(inference_module, 'DEFERRED_FIRST_DELAY', 60.0)  # the first poll would be a minute away
+    monkeypatch.setattr(task_module, 'DEFERRED_FIRST_DELAY', 60.0)  # the first poll would be a minute away
     platform = PendingForever()
     client = BackendClient(
         'http://platform.test/', 'tok-secret', transport=httpx.MockTransport(platform), retry=RetryPolicy(attempts=1)

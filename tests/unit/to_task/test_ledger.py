@@ -1,14 +1,16 @@
 import errno
+import hashlib
 import json
 import os
 
 import pytest
 
-from synapse_sdk.clients import BackendClient
 from synapse_sdk.plugins.actions.to_task import ToTaskAction
-from synapse_sdk.plugins.actions.to_task.context import ToTaskContext
-from synapse_sdk.plugins.actions.to_task.ledger import Ledger, data_hash, job_key
+from synapse_sdk.plugins.actions.to_task.action import plugin_identity
+from synapse_sdk.plugins.actions.to_task.ledger import Ledger, data_hash
+from synapse_sdk.plugins.actions.to_task.steps import ledger_key
 from synapse_sdk.plugins.executors._run import validate_params
+from synapse_sdk.utils.urls import canonical_url
 
 
 def test_data_hash_is_canonical():
@@ -25,26 +27,80 @@ BASE = {
 }
 
 
-def key_of(host: str = 'http://backend.test/', **changes) -> str:
-    """The ledger key ``ToTaskAction`` computes for params ``BASE`` + ``changes`` and a client on ``host``."""
+PLUGIN = {'class': 'plugin.to_task.MyToTask', 'code': 'my-plugin', 'version': '1.0.0', 'hooks': 'ab12'}
+
+
+def key_of(host: str = 'http://backend.test/', *, plugin=PLUGIN, backend: str | None = None, **changes) -> str:
+    """The ledger key of params ``BASE`` + ``changes`` on the backend at ``host`` (it serves no identity)."""
     params = validate_params(ToTaskAction, {**BASE, **changes})
-    client = BackendClient(host, 'token-123456')
-    try:
-        context = ToTaskContext(typed_params=params, client=client)
-        return ToTaskAction(params, None).job_key(context)
-    finally:
-        client.close()
+    return ledger_key(params, backend or f'url:{canonical_url(host)}', plugin)
 
 
 def test_job_key_is_the_documented_hash():
     expected = data_hash(
-        ['http://backend.test', 1, {'status': 'pending'}, 'file', 'annotation_data', {}, 'dm_schema_v1']
+        [
+            'url:http://backend.test/',
+            1,
+            {'status': 'pending'},
+            'file',
+            'annotation_data',
+            {},
+            'dm_schema_v1',
+            PLUGIN,
+        ]
     )
-    assert (
-        key_of()
-        == expected
-        == job_key('http://backend.test/', 1, {'status': 'pending'}, 'file', 'annotation_data', {}, 'dm_schema_v1')
+    assert key_of() == expected
+
+
+def test_job_key_rests_on_the_backends_identity_not_its_spelling():
+    assert key_of('http://127.0.0.1:8000/') == key_of('http://LOCALHOST:8000') == key_of('http://[::1]:8000//')
+    assert key_of('https://api.example.com:443/') == key_of('https://api.example.com')
+    same_url_other_backend = key_of(backend='instance:2222'), key_of(backend='instance:1111')
+    assert same_url_other_backend[0] != same_url_other_backend[1]
+
+
+@pytest.mark.parametrize(
+    'plugin',
+    [
+        {**PLUGIN, 'hooks': 'cd34'},  # a hook's source changed
+        {**PLUGIN, 'version': '1.0.1'},
+        {**PLUGIN, 'code': 'other-plugin'},
+        {**PLUGIN, 'class': 'plugin.to_task.Other'},
+    ],
+)
+def test_job_key_changes_with_the_plugin_code(plugin):
+    assert key_of(plugin=plugin) != key_of()
+
+
+def test_plugin_identity_hashes_the_hooks_source_and_reads_the_plugins_config(tmp_path):
+    import importlib.util
+
+    folder = tmp_path / 'demo-plugin'
+    (folder / 'plugin').mkdir(parents=True)
+    (folder / 'config.yaml').write_text('name: Demo\ncode: demo-plugin\nversion: 2.1.0\n')
+    source = folder / 'plugin' / 'hooks_demo.py'
+    source.write_text(
+        'from synapse_sdk.plugins.actions.to_task import ToTaskAction\n'
+        'class Demo(ToTaskAction):\n'
+        '    def convert_data_from_file(self, *args, **kwargs):\n'
+        '        return {}\n'
     )
+    spec = importlib.util.spec_from_file_location('hooks_demo', source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    identity = plugin_identity(module.Demo)
+    assert identity == {
+        'class': 'hooks_demo.Demo',
+        'code': 'demo-plugin',
+        'version': '2.1.0',
+        'hooks': hashlib.sha256(source.read_bytes()).hexdigest(),
+    }
+    assert plugin_identity(ToTaskAction) == {
+        'class': 'synapse_sdk.plugins.actions.to_task.action.ToTaskAction',
+        'code': None,
+        'version': None,
+        'hooks': None,
+    }
 
 
 @pytest.mark.parametrize(
@@ -75,6 +131,7 @@ def test_job_key_ignores_how_the_job_runs(changes):
     ('host', 'changes'),
     [
         ('http://other.test/', {}),
+        ('http://backend.test:8080/', {}),
         ('http://backend.test/', {'project': 2}),
         ('http://backend.test/', {'task_filters': {'status': 'done'}}),
         ('http://backend.test/', {'task_filters': {'status': 'pending', 'limit': 5}}),
@@ -109,7 +166,7 @@ def test_ledger_records_and_reloads_state(tmp_path):
     with path.open('a') as fh:
         fh.write('{"t": 5, "s": "do')  # a torn line from a SIGKILL
     state = Ledger(path).state
-    assert state.done == {1, 4}
+    assert state.done == {1: 'h1', 4: 'h4'}
     assert state.intents == {2: 'h2'}
     assert state.failed == {3: '500: boom', 4: 'later failure'}
     assert all(json.loads(line) for line in path.read_text().splitlines()[:-1])
@@ -151,7 +208,7 @@ def test_a_whole_last_record_without_newline_is_kept(tmp_path):
     path = tmp_path / 'job.jsonl'
     path.write_bytes(b'{"t":1,"s":"intent","h":"aa"}\n{"t":1,"s":"done","h":"aa"}')
     ledger = Ledger(path)
-    assert ledger.state.done == {1}
+    assert ledger.state.done == {1: 'aa'}
     ledger.failed(2, '500: boom')
     ledger.close()
     assert read_records(path)[1:] == [{'t': 1, 's': 'done', 'h': 'aa'}, {'t': 2, 's': 'failed', 'e': '500: boom'}]
@@ -163,7 +220,7 @@ def test_a_ledger_holding_only_a_torn_line_starts_empty(tmp_path, content):
     path = tmp_path / 'job.jsonl'
     path.write_bytes(content)
     ledger = Ledger(path)
-    assert (ledger.state.done, ledger.state.intents, ledger.state.failed) == (set(), {}, {})
+    assert (ledger.state.done, ledger.state.intents, ledger.state.failed) == ({}, {}, {})
     ledger.intent(8, 'hh')
     ledger.close()
     assert path.read_bytes() == b'{"t":8,"s":"intent","h":"hh"}\n'
@@ -270,5 +327,5 @@ def test_a_partial_write_leaves_no_line_glued_to_the_next(tmp_path, monkeypatch,
         {'t': 4, 's': 'failed', 'e': 'boom'},
     ]
     state = Ledger(path).state
-    assert (state.done, state.intents) == ({1}, {2: 'bb'})
+    assert (state.done, state.intents) == ({1: 'aa'}, {2: 'bb'})
     assert state.failed == ({3: 'boom', 4: 'boom'} if then else {4: 'boom'})

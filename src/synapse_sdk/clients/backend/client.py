@@ -7,26 +7,21 @@ return awaitables of the same values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import hashlib
+from typing import TYPE_CHECKING
 
 import httpx
 
-from synapse_sdk.clients.backend._resource import Executor, Reply
-from synapse_sdk.clients.backend.catalog import ModelsResource, StoragesResource
-from synapse_sdk.clients.backend.datasets import DatasetsResource
-from synapse_sdk.clients.backend.jobs import JobsResource, LogsResource
-from synapse_sdk.clients.backend.plugins import PluginReleasesResource, PluginsResource
-from synapse_sdk.clients.backend.projects import (
-    DataCollectionsResource,
-    DataFilesResource,
-    DataUnitsResource,
-    ProjectsResource,
-)
-from synapse_sdk.clients.backend.serving import AgentsResource, ServeApplicationsResource
-from synapse_sdk.clients.backend.tasks import TasksResource
+from synapse_sdk.clients.backend._resource import as_object
+from synapse_sdk.clients.backend.surface import BackendSurface
+from synapse_sdk.clients.base.call import Call
 from synapse_sdk.clients.base.client import AsyncHTTPClient, HTTPClient
-from synapse_sdk.clients.base.retry import RetryPolicy
+from synapse_sdk.clients.base.retry import RetryBudget, RetryPolicy
+from synapse_sdk.exceptions import ClientError, NotFoundError
+from synapse_sdk.utils.urls import canonical_url
+
+if TYPE_CHECKING:
+    from synapse_sdk.clients.backend.bulk import BulkSession
 
 __all__ = ['AsyncBackendClient', 'BackendClient', 'backend_auth_headers']
 
@@ -45,89 +40,7 @@ def backend_auth_headers(
     return headers
 
 
-class _BackendSurface:
-    """Namespaces and flat aliases, shared by both shells."""
-
-    def _mount(self, executor: Executor) -> None:
-        self.projects = ProjectsResource(executor)
-        self.data_collections = DataCollectionsResource(executor)
-        self.data_units = DataUnitsResource(executor)
-        self.data_files = DataFilesResource(executor)
-        self.tasks = TasksResource(executor)
-        self.plugins = PluginsResource(executor)
-        self.plugin_releases = PluginReleasesResource(executor)
-        self.jobs = JobsResource(executor)
-        self.logs = LogsResource(executor)
-        self.serve_applications = ServeApplicationsResource(executor)
-        self.agents = AgentsResource(executor)
-        self.models = ModelsResource(executor)
-        self.datasets = DatasetsResource(executor)
-        self.storages = StoragesResource(executor)
-
-    # flat aliases (the seeds' names)
-    def get_project(self, project_id: int) -> Reply:
-        return self.projects.get(project_id)
-
-    def get_data_collection(self, collection_id: int) -> Reply:
-        return self.data_collections.get(collection_id)
-
-    def get_data_unit(self, unit_id: int, params: dict[str, Any] | None = None) -> Reply:
-        return self.data_units.get(unit_id, params)
-
-    def list_tasks(self, params: Mapping[str, Any] | None = None, list_all: bool = False) -> Reply:
-        return self.tasks.list(params, list_all=list_all)
-
-    def get_task(self, task_id: int, params: Mapping[str, Any] | None = None) -> Reply:
-        return self.tasks.get(task_id, params)
-
-    def annotate_task_data(self, task_id: int, data: Mapping[str, Any], *, schema: str | None = None) -> Reply:
-        return self.tasks.annotate(task_id, data, schema=schema)
-
-    def download_json(self, url: str) -> Reply:
-        return self.data_files.download_json(url)
-
-    def get_plugin_release(self, ident: int | str) -> Reply:
-        return self.plugin_releases.get(ident)
-
-    def run_plugin(self, code: str, data: Mapping[str, Any]) -> Reply:
-        return self.plugins.run(code, data)
-
-    def list_serve_applications(
-        self, params: Mapping[str, Any] | None = None, list_all: bool = False, **filters: Any
-    ) -> Reply:
-        return self.serve_applications.list(params, list_all=list_all, **filters)
-
-    def get_job(self, job_id: int | str) -> Reply:
-        return self.jobs.get(job_id)
-
-    def update_job(self, job_id: int | str, data: Mapping[str, Any]) -> Reply:
-        return self.jobs.update(job_id, data)
-
-    def create_logs(self, entries: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Reply:
-        return self.logs.create(entries)
-
-    def list_agents(self, params: Mapping[str, Any] | None = None) -> Reply:
-        return self.agents.list(params)
-
-    def get_model(self, model_id: int) -> Reply:
-        return self.models.get(model_id)
-
-    def list_models(self, params: Mapping[str, Any] | None = None) -> Reply:
-        return self.models.list(params)
-
-    def create_model(self, data: Mapping[str, Any]) -> Reply:
-        """``{'file': <path or uploaded file id>, 'name': ..., ...}``; a path is uploaded first."""
-        return self.models.create(data)
-
-    def get_dataset(self, dataset_id: int, params: Mapping[str, Any] | None = None) -> Reply:
-        """A training dataset with all its items (``ground_truth_dataset_versions/{id}/`` + its events)."""
-        return self.datasets.get(dataset_id, params)
-
-    def get_storage(self, storage_id: int) -> Reply:
-        return self.storages.get(storage_id)
-
-
-class BackendClient(_BackendSurface, HTTPClient):
+class BackendClient(BackendSurface, HTTPClient):
     """Synchronous client of the platform API (or the local backend, which serves the same API)."""
 
     def __init__(
@@ -143,13 +56,61 @@ class BackendClient(_BackendSurface, HTTPClient):
     ) -> None:
         headers = backend_auth_headers(access_token, user_token=user_token, tenant=tenant)
         HTTPClient.__init__(self, base_url, headers, timeout=timeout, transport=transport, retry=retry)
+        self._tenant = tenant
+        self._identity: str | None = None
         self._mount(self)
 
     def __repr__(self) -> str:
         return f'BackendClient({self.base_url!r})'
 
+    def bulk_session(
+        self,
+        width: int,
+        *,
+        budget: RetryBudget | float | None = None,
+        retry_writes: bool | None = None,
+        threaded: bool = False,
+    ) -> BulkSession:
+        """This client's resource methods as coroutines for ``width`` concurrent calls on one event loop.
 
-class AsyncBackendClient(_BackendSurface, AsyncHTTPClient):
+        Sent on one aiohttp session when the client talks straight to the network, else (or with
+        ``threaded``) through this client on worker threads; same auth, retries and errors as the client.
+        ``budget``: seconds of retry waits shared by every request of the session (a whole run's bound);
+        ``retry_writes=False``: an unanswered PUT is not repeated, for a caller that reads back first.
+        """
+        from synapse_sdk.clients.backend.bulk import BulkSession
+
+        sender = self.bulk_sender(width, budget=budget, retry_writes=retry_writes, threaded=threaded)
+        return BulkSession(sender, self.base_url)
+
+    def backend_identity(self) -> str:
+        """What tells this backend from any other, whatever URL reaches it (cached).
+
+        ``instance:<id>`` when the backend serves an instance id (``GET instance/``; the local backend's
+        is made with its database), else ``url:<canonical URL>`` (plus a digest of the tenant). Any
+        error but "no such endpoint" is raised: a guessed identity could mix two backends' records.
+        """
+        if self._identity is None:
+            self._identity = self._read_identity()
+        return self._identity
+
+    def _read_identity(self) -> str:
+        try:
+            info = self._call(Call('GET', 'instance/'), as_object('instance'))
+        except ClientError as exc:
+            if not isinstance(exc, NotFoundError) and exc.status_code not in (405, 501):
+                raise
+            info = {}
+        ident = info.get('id')
+        if isinstance(ident, str) and ident.strip():
+            return f'instance:{ident.strip()}'
+        identity = f'url:{canonical_url(self.base_url)}'
+        if self._tenant:
+            identity += f'#tenant:{hashlib.sha256(self._tenant.encode()).hexdigest()[:16]}'
+        return identity
+
+
+class AsyncBackendClient(BackendSurface, AsyncHTTPClient):
     """The async twin: the same methods, each returning an awaitable."""
 
     def __init__(

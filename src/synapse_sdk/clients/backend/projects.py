@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, BinaryIO
 
 from synapse_sdk.clients.backend._resource import Reply, Resource, as_object, list_call
@@ -54,7 +55,7 @@ class DataCollectionsResource(Resource):
     def list(self, params: dict[str, Any] | None = None, *, list_all: bool = False) -> Reply:
         return self._client._list(list_call('data_collections/', params), list_all=list_all)
 
-    def create(self, name: str, file_specifications: list[dict[str, Any]]) -> Reply:
+    def create(self, name: str, file_specifications: builtins.list[dict[str, Any]]) -> Reply:
         body = {'name': name, 'file_specifications': file_specifications}
         return self._client._call(build_create('data_collections', body), as_object('data collection'))
 

@@ -7,13 +7,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from synapse_sdk.exceptions import ClientError, RateLimitError, client_error_for_status
 from synapse_sdk.utils.redact import redact
 
-__all__ = ['Call', 'ErrorMapper', 'Parser', 'encode_params', 'error_for_response', 'safe_target']
+__all__ = ['Call', 'Parser', 'encode_params', 'error_for_response', 'safe_target']
 
 ResponseKind = Literal['json', 'bytes', 'text']
 Parser = Callable[[Any], Any]
@@ -93,14 +93,6 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
-
-
-class ErrorMapper(Protocol):
-    """The signature of :func:`error_for_response` (what ``BulkSettings`` hands to a bulk path)."""
-
-    def __call__(
-        self, status: int, content: bytes, content_type: str, retry_after: str | None, *, foreign_url: str | None = None
-    ) -> ClientError: ...
 
 
 def error_for_response(

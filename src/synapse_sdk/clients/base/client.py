@@ -7,20 +7,22 @@ import http.cookiejar
 import itertools
 import json
 import logging
-import ssl
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
-from synapse_sdk.clients.base.call import Call, ErrorMapper, Parser, error_for_response, safe_target
+from synapse_sdk.clients.base.call import Call, Parser, error_for_response, safe_target
 from synapse_sdk.clients.base.pagination import PageFlow, _origin
-from synapse_sdk.clients.base.retry import AsyncRetryTransport, RetryPolicy, RetryTransport
-from synapse_sdk.exceptions import ClientConnectionError, ClientError, ClientTimeoutError, ResponseTooLargeError
+from synapse_sdk.clients.base.retry import AttemptFailure, FailureKind, Reply, RetryBudget, RetryPolicy
+from synapse_sdk.clients.base.tls import tls_context
+from synapse_sdk.exceptions import ClientConnectionError, ClientError, ResponseTooLargeError
 from synapse_sdk.utils.redact import add_secret
 
-__all__ = ['DEFAULT_TIMEOUT', 'AsyncHTTPClient', 'BulkSettings', 'Flow', 'HTTPClient', 'tls_context']
+if TYPE_CHECKING:
+    from synapse_sdk.clients.base.bulk import BulkSender
+
+__all__ = ['DEFAULT_TIMEOUT', 'AsyncCalls', 'AsyncHTTPClient', 'CappedBody', 'Flow', 'HTTPClient', 'tls_context']
 
 #: A multi-call flow (sans-I/O): yields the next :class:`Call`, receives its parsed body, returns the result.
 Flow = Generator[Call, Any, Any]
@@ -29,16 +31,6 @@ logger = logging.getLogger('synapse_sdk.clients')
 
 #: connect 5 s, read 15 s (the agent client uses 3 s / 10 s)
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """One verifying TLS context for every client of the process.
-
-    Making one loads the CA bundle (about 25 ms), which every client used to pay, even for a plain-HTTP
-    backend. ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` are read when the first client is made.
-    """
-    return httpx.create_ssl_context()
 
 
 class _NoCookies(http.cookiejar.CookiePolicy):
@@ -72,25 +64,8 @@ def _as_timeout(timeout: float | httpx.Timeout | None, default: httpx.Timeout) -
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
 
 
-@dataclass(frozen=True)
-class BulkSettings:
-    """What a bulk path on its own HTTP stack needs to send requests exactly as a client would.
-
-    Auth headers go only to ``base_url``'s scheme, host and port; redirects are not followed; cookies are not
-    kept; retries follow ``retry``; an error response becomes ``error_for_response(status, body, content type,
-    Retry-After, foreign_url=<the URL> when it is not on the backend's origin)``.
-    """
-
-    base_url: str
-    auth_headers: Mapping[str, str] = field(repr=False)  # holds the token
-    connect_timeout: float
-    read_timeout: float
-    retry: RetryPolicy
-    error_for_response: ErrorMapper
-
-
 class _Core:
-    """What both shells share: URLs, auth headers (base host only), errors and parsing."""
+    """What every shell shares: URLs, auth headers (base host only), the retry policy, errors and parsing."""
 
     def __init__(self, base_url: str, auth_headers: Mapping[str, str], retry: RetryPolicy | None) -> None:
         if not base_url.startswith(('http://', 'https://')):
@@ -98,6 +73,7 @@ class _Core:
         self.base_url = base_url.rstrip('/') + '/'
         self._auth_headers = dict(auth_headers)
         self._origin = _origin(self.base_url)
+        self._origins: dict[str, bool] = {}  #: ``scheme://netloc`` -> on the backend's origin
         self.retry = retry or RetryPolicy()
         for value in self._auth_headers.values():
             add_secret(value.split(' ', 1)[-1])
@@ -107,9 +83,22 @@ class _Core:
             return call.path
         return self.base_url + call.path.lstrip('/')
 
+    def _same_origin(self, url: str) -> bool:
+        """Whether ``url`` is on the backend's scheme, host and port (the only place auth headers go)."""
+        if not url.startswith(('http://', 'https://')):
+            return True
+        scheme, _, rest = url.partition('://')
+        prefix = f'{scheme}://{rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]}'
+        known = self._origins.get(prefix)
+        if known is None:
+            if len(self._origins) > 256:  # file URLs on many hosts: keep the cache small
+                self._origins.clear()
+            known = self._origins[prefix] = _origin(prefix) == self._origin
+        return known
+
     def _headers(self, url: str, call: Call) -> dict[str, str]:
         headers = dict(call.headers)
-        if _origin(url) == self._origin:
+        if self._same_origin(url):
             headers.update(self._auth_headers)
         return headers
 
@@ -125,57 +114,92 @@ class _Core:
             headers=self._headers(url, call),
         )
 
-    @staticmethod
-    def _transport_error(exc: httpx.TransportError, request: httpx.Request) -> ClientError:
-        target = f'{request.method} {safe_target(str(request.url))}'
-        if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-            return ClientTimeoutError(408, f'Request timed out: {target}')
-        return ClientConnectionError(0, f'Could not connect ({type(exc).__name__}): {target}')
-
-    def _finish(self, call: Call, request: httpx.Request, response: httpx.Response, content: bytes) -> Any:
-        logger.debug('%s %s -> %d', request.method, safe_target(str(request.url)), response.status_code)
-        if response.status_code >= 400:
-            url = str(request.url)
+    def _finish(self, call: Call, method: str, url: str, reply: Reply) -> Any:
+        """The parsed body of a whole response, or the ClientError of an error status."""
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug('%s %s -> %d', method, safe_target(url), reply.status)
+        if reply.status >= 400:
             raise error_for_response(
-                response.status_code,
-                content,
-                response.headers.get('content-type', ''),
-                response.headers.get('retry-after'),
-                foreign_url=None if _origin(url) == self._origin else url,
+                reply.status,
+                reply.content,
+                reply.content_type,
+                reply.retry_after,
+                foreign_url=None if self._same_origin(url) else url,
             )
+        if 300 <= reply.status < 400:  # redirects are not followed: a token must never travel to another host
+            raise ClientError(reply.status, f'Redirect not followed: {method} {safe_target(url)}')
         if call.response == 'bytes':
-            return content
+            return reply.content
         if call.response == 'text':
-            return content.decode(response.encoding or 'utf-8', errors='replace')
-        if not content:
+            return reply.content.decode(reply.encoding or 'utf-8', errors='replace')
+        if not reply.content:
             return None
         try:
-            return json.loads(content)
+            return json.loads(reply.content)
         except ValueError:
-            raise ClientError(
-                response.status_code, f'Expected JSON from {request.method} {safe_target(str(request.url))}'
-            ) from None
+            raise ClientError(reply.status, f'Expected JSON from {method} {safe_target(url)}') from None
 
-    @staticmethod
-    def _too_large(request: httpx.Request, response: httpx.Response, limit: int) -> ResponseTooLargeError:
-        target = f'{request.method} {safe_target(str(request.url))}'
+    def capped_body(self, method: str, url: str, status: int, headers: Mapping[str, str], limit: int) -> CappedBody:
+        """A collector of a body's chunks that refuses more than ``limit`` bytes."""
+        return CappedBody(method, url, status, headers, limit)
+
+
+class CappedBody:
+    """A response body read chunk by chunk, at most ``limit`` bytes: past that, ``ResponseTooLargeError``.
+
+    A declared ``Content-Length`` over the limit is refused before any of the body is read (only for a
+    body sent as is: a compressed one is counted as it unpacks).
+    """
+
+    def __init__(self, method: str, url: str, status: int, headers: Mapping[str, str], limit: int) -> None:
+        self.method, self.url, self.status, self.limit = method, url, status, limit
+        self._chunks: list[bytes] = []
+        self._size = 0
+        if (headers.get('content-encoding') or 'identity').strip().lower() == 'identity':
+            try:
+                declared = int(headers.get('content-length') or '')
+            except ValueError:
+                declared = 0
+            if declared > limit:
+                raise self._too_large()
+
+    def add(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self.limit:
+            raise self._too_large()
+        self._chunks.append(chunk)
+
+    def content(self) -> bytes:
+        return b''.join(self._chunks)
+
+    def _too_large(self) -> ResponseTooLargeError:
         return ResponseTooLargeError(
-            response.status_code, f'The response to {target} is larger than {limit} bytes', limit=limit
+            self.status,
+            f'The response to {self.method} {safe_target(self.url)} is larger than {self.limit} bytes',
+            limit=self.limit,
         )
 
-    def _declared_too_large(self, request: httpx.Request, response: httpx.Response, limit: int) -> None:
-        """Refuse at once a body whose ``Content-Length`` is over ``limit`` (nothing of it is read).
 
-        Only for a body sent as is: a compressed one is counted as it unpacks.
-        """
-        if response.headers.get('content-encoding', 'identity').strip().lower() != 'identity':
-            return
-        try:
-            declared = int(response.headers.get('content-length', ''))
-        except ValueError:
-            return
-        if declared > limit:
-            raise self._too_large(request, response, limit)
+def _httpx_failure(exc: httpx.TransportError, *, reading_body: bool) -> AttemptFailure | ClientError:
+    """What an httpx transport error means for retrying (an invalid URL or proxy error is not retried)."""
+    reason = type(exc).__name__
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return AttemptFailure(FailureKind.NOT_SENT, reason)
+    if isinstance(exc, httpx.TimeoutException):
+        return AttemptFailure(FailureKind.READ_TIMEOUT, reason)
+    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+        return AttemptFailure(FailureKind.INCOMPLETE if reading_body else FailureKind.LOST, reason)
+    return ClientConnectionError(0, f'Request failed ({reason}): {safe_target(str(exc.request.url))}')
+
+
+def _reply(response: httpx.Response, content: bytes) -> Reply:
+    return Reply(
+        response.status_code,
+        content,
+        response.headers.get('content-type', ''),
+        response.headers.get('retry-after'),
+        response.encoding,
+    )
 
 
 class HTTPClient(_Core):
@@ -193,57 +217,69 @@ class HTTPClient(_Core):
     ) -> None:
         super().__init__(base_url, auth_headers, retry)
         self._network = transport is None  #: requests go straight to the network (no custom transport)
-        inner = transport or httpx.HTTPTransport(verify=tls_context())
         self._http = httpx.Client(
-            transport=RetryTransport(inner, self.retry),
+            transport=transport or httpx.HTTPTransport(verify=tls_context()),
             timeout=_as_timeout(timeout, default_timeout),
             cookies=_no_cookies(),
         )
 
-    def bulk_settings(self) -> BulkSettings | None:
-        """This client's settings for a bulk path that sends many requests on its own HTTP stack.
+    def bulk_sender(
+        self,
+        width: int,
+        *,
+        budget: RetryBudget | float | None = None,
+        retry_writes: bool | None = None,
+        threaded: bool = False,
+    ) -> BulkSender:
+        """A sender of many concurrent :class:`Call` s for an asyncio loop (see :mod:`.bulk`).
 
-        None when requests do not go straight to the network (a custom or in-process transport): only this
-        client can send those.
+        On a client that talks straight to the network (no custom transport) with aiohttp installed, one
+        aiohttp session with this client's URL, auth, timeouts and retry policy; otherwise (or with
+        ``threaded``) this client's own ``_send`` on ``width`` worker threads. ``budget``: the whole run's
+        retry budget (or its seconds), shared by its requests; ``retry_writes``: overrides the policy's.
         """
-        if not self._network:
-            return None
-        timeout = self._http.timeout
-        return BulkSettings(
-            base_url=self.base_url,
-            auth_headers=dict(self._auth_headers),
-            connect_timeout=timeout.connect if timeout.connect is not None else DEFAULT_TIMEOUT.connect or 5.0,
-            read_timeout=timeout.read if timeout.read is not None else DEFAULT_TIMEOUT.read or 15.0,
-            retry=self.retry,
-            error_for_response=error_for_response,
-        )
+        from synapse_sdk.clients.base import bulk
 
-    def _send(self, call: Call) -> Any:
-        request = self._build(self._http, call)
+        if isinstance(budget, int | float):
+            budget = RetryBudget(budget)
+        if self._network and not threaded and bulk.aiohttp_available():
+            timeout = self._http.timeout
+            return bulk.AiohttpSender(self, width, timeout.connect, timeout.read, budget, retry_writes=retry_writes)
+        return bulk.ThreadedSender(self, width, budget, retry_writes=retry_writes)
+
+    def bulk_fallback_reason(self) -> str | None:
+        """Why :meth:`bulk_sender` would use threads for a network client (None: it would not)."""
+        from synapse_sdk.clients.base import bulk
+
+        if self._network and not bulk.aiohttp_available():
+            return 'aiohttp >= 3.10 is not installed'
+        return None
+
+    def _attempt(self, call: Call, request: httpx.Request) -> Reply:
+        try:
+            response = self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise _httpx_failure(exc, reading_body=False) from exc
         try:
             if call.max_bytes is None:
-                response = self._http.send(request)
-                content = response.content
-            else:
-                response = self._http.send(request, stream=True)
-                try:
-                    content = self._read_capped(request, response, call.max_bytes)
-                finally:
-                    response.close()
+                return _reply(response, response.read())
+            body = self.capped_body(
+                request.method, str(request.url), response.status_code, response.headers, call.max_bytes
+            )
+            for chunk in response.iter_bytes():  # decoded bytes: a compressed body is counted as it unpacks
+                body.add(chunk)
+            return _reply(response, body.content())
         except httpx.TransportError as exc:
-            raise self._transport_error(exc, request) from exc
-        return self._finish(call, request, response, content)
+            raise _httpx_failure(exc, reading_body=True) from exc
+        finally:
+            response.close()
 
-    def _read_capped(self, request: httpx.Request, response: httpx.Response, limit: int) -> bytes:
-        self._declared_too_large(request, response, limit)
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():  # decoded bytes: a compressed body is counted as it unpacks
-            size += len(chunk)
-            if size > limit:
-                raise self._too_large(request, response, limit)
-            chunks.append(chunk)
-        return b''.join(chunks)
+    def _send(self, call: Call, *, retry: RetryPolicy | None = None) -> Any:
+        policy = retry or self.retry
+        request = self._build(self._http, call)
+        url = str(request.url)
+        reply = policy.run(request.method, url, functools.partial(self._attempt, call, request))
+        return self._finish(call, request.method, url, reply)
 
     def _call(self, call: Call, parse: Parser) -> Any:
         return parse(self._send(call))
@@ -275,60 +311,20 @@ class HTTPClient(_Core):
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> HTTPClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-class AsyncHTTPClient(_Core):
-    """The asynchronous shell: same surface, every method a coroutine."""
+class AsyncCalls:
+    """Calls, pages and flows over an async ``_send`` (the async client and the bulk session share it)."""
 
-    def __init__(
-        self,
-        base_url: str,
-        auth_headers: Mapping[str, str] = {},
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        default_timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-    ) -> None:
-        super().__init__(base_url, auth_headers, retry)
-        inner = transport or httpx.AsyncHTTPTransport(verify=tls_context())
-        self._http = httpx.AsyncClient(
-            transport=AsyncRetryTransport(inner, self.retry),
-            timeout=_as_timeout(timeout, default_timeout),
-            cookies=_no_cookies(),
-        )
+    base_url: str
 
     async def _send(self, call: Call) -> Any:
-        request = self._build(self._http, call)
-        try:
-            if call.max_bytes is None:
-                response = await self._http.send(request)
-                content = response.content
-            else:
-                response = await self._http.send(request, stream=True)
-                try:
-                    content = await self._read_capped(request, response, call.max_bytes)
-                finally:
-                    await response.aclose()
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc, request) from exc
-        return self._finish(call, request, response, content)
-
-    async def _read_capped(self, request: httpx.Request, response: httpx.Response, limit: int) -> bytes:
-        self._declared_too_large(request, response, limit)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise self._too_large(request, response, limit)
-            chunks.append(chunk)
-        return b''.join(chunks)
+        raise NotImplementedError
 
     async def _call(self, call: Call, parse: Parser) -> Any:
         return parse(await self._send(call))
@@ -358,10 +354,56 @@ class AsyncHTTPClient(_Core):
         first = flow.accept(await self._send(flow.next_call))
         return self._pages(flow, first), flow.count
 
+
+class AsyncHTTPClient(_Core, AsyncCalls):
+    """The asynchronous shell: same surface, every method a coroutine."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth_headers: Mapping[str, str] = {},
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        default_timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(base_url, auth_headers, retry)
+        self._http = httpx.AsyncClient(
+            transport=transport or httpx.AsyncHTTPTransport(verify=tls_context()),
+            timeout=_as_timeout(timeout, default_timeout),
+            cookies=_no_cookies(),
+        )
+
+    async def _attempt(self, call: Call, request: httpx.Request) -> Reply:
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise _httpx_failure(exc, reading_body=False) from exc
+        try:
+            if call.max_bytes is None:
+                return _reply(response, await response.aread())
+            body = self.capped_body(
+                request.method, str(request.url), response.status_code, response.headers, call.max_bytes
+            )
+            async for chunk in response.aiter_bytes():
+                body.add(chunk)
+            return _reply(response, body.content())
+        except httpx.TransportError as exc:
+            raise _httpx_failure(exc, reading_body=True) from exc
+        finally:
+            await response.aclose()
+
+    async def _send(self, call: Call) -> Any:
+        request = self._build(self._http, call)
+        url = str(request.url)
+        reply = await self.retry.run_async(request.method, url, functools.partial(self._attempt, call, request))
+        return self._finish(call, request.method, url, reply)
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def __aenter__(self) -> AsyncHTTPClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from synapse_sdk.clients.base.client import tls_context
+from synapse_sdk.clients.base.tls import tls_context
 
 __all__ = ['AsyncASGIRouter', 'SyncASGITransport']
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -60,7 +61,7 @@ def list_data_units(request: Request, state: State) -> dict[str, Any]:
     url = base_url(request)
     with state.db.read() as session:
 
-        def render(units: list[DataUnit]) -> list[dict[str, Any]]:
+        def render(units: Sequence[DataUnit]) -> list[dict[str, Any]]:
             return list(units_out(session, units, url).values())
 
         return paginate(request, state, session, select(DataUnit).where(*clauses), render, DATA_UNITS)

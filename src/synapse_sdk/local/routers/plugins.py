@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
@@ -140,7 +141,7 @@ def list_releases(request: Request, state: State) -> dict[str, Any]:
         plugins = {p.id: p for p in session.scalars(select(Plugin))}
         stmt = select(PluginRelease).where(*clauses)
 
-        def render(rows: list[PluginRelease]) -> list[dict[str, Any]]:
+        def render(rows: Sequence[PluginRelease]) -> list[dict[str, Any]]:
             return [release_out(r, plugins[r.plugin_id], url) for r in rows]
 
         return paginate(request, state, session, stmt, render, RELEASES)

@@ -202,9 +202,8 @@ async def annotate_task_data(task_id: int, body: AnnotateIn, request: Request) -
     state = get_state(request)
     row = None
     if in_int64(task_id):
-        row = state.db.write_now(lambda conn: _annotate(conn, task_id, body.data))
-        if row is BUSY:
-            row = await run_in_threadpool(_annotate_waiting, state, task_id, body.data)
+        written = state.db.write_now(lambda conn: _annotate(conn, task_id, body.data))
+        row = await run_in_threadpool(_annotate_waiting, state, task_id, body.data) if written is BUSY else written
     if row is None:
         raise HTTPException(404, f'Task {task_id} not found')
     return FastJSONResponse(task_out(row))

@@ -12,9 +12,41 @@ from synapse_sdk.plugins.context.env import PluginEnvironment
 
 @runtime_checkable
 class BackendClientProtocol(Protocol):
-    """What the plugin core needs of a backend client (it never imports the client package)."""
+    """What the plugin core calls on a backend client (it never imports the client package).
+
+    ``synapse_sdk.clients.BackendClient`` has all of it; a plugin may pass any object that does (seed
+    001's ``run.client``). Optional extras the core uses when present: ``bulk_session`` (ToTask's fast
+    path), ``backend_identity`` and ``download_file``. Namespaced resources (``client.plugins`` ...)
+    are reached only by the specialised actions, through :mod:`synapse_sdk.plugins.actions`.
+    """
 
     base_url: str
+
+    def get_project(self, project_id: int) -> Any: ...
+
+    def get_data_collection(self, collection_id: int) -> Any: ...
+
+    def get_data_unit(self, unit_id: int, params: dict[str, Any] | None = None) -> Any: ...
+
+    def list_tasks(self, params: Mapping[str, Any] | None = None, list_all: bool = False) -> Any: ...
+
+    def get_task(self, task_id: int, params: Mapping[str, Any] | None = None) -> Any: ...
+
+    def annotate_task_data(self, task_id: int, data: Mapping[str, Any], *, schema: str | None = None) -> Any: ...
+
+    def download_json(self, url: str) -> Any: ...
+
+    def get_plugin_release(self, ident: int | str) -> Any: ...
+
+    def run_plugin(self, code: str, data: Mapping[str, Any]) -> Any: ...
+
+    def list_serve_applications(
+        self, params: Mapping[str, Any] | None = None, list_all: bool = False, **filters: Any
+    ) -> Any: ...
+
+    def get_job(self, job_id: int | str) -> Any: ...
+
+    def update_job(self, job_id: int | str, data: Mapping[str, Any]) -> Any: ...
 
 
 class RuntimeContext:
@@ -29,12 +61,12 @@ class RuntimeContext:
         logger: BaseLogger,
         env: PluginEnvironment | Mapping[str, Any] | None = None,
         job_id: str | None = None,
-        client: Any | None = None,
+        client: BackendClientProtocol | None = None,
         agent_client: Any | None = None,
         checkpoint: dict[str, Any] | None = None,
         language: str | None = None,
         *,
-        client_factory: Callable[[], Any] | None = None,
+        client_factory: Callable[[], BackendClientProtocol | None] | None = None,
     ) -> None:
         self.logger = logger
         self.env = env if isinstance(env, PluginEnvironment) else PluginEnvironment(env)
@@ -47,7 +79,7 @@ class RuntimeContext:
         self.language = language
 
     @property
-    def client(self) -> Any | None:
+    def client(self) -> BackendClientProtocol | None:
         """The backend client, or None when no backend is configured."""
         if self._client is None and self._client_factory is not None:
             factory, self._client_factory = self._client_factory, None
@@ -56,7 +88,7 @@ class RuntimeContext:
         return self._client
 
     @client.setter
-    def client(self, value: Any | None) -> None:
+    def client(self, value: BackendClientProtocol | None) -> None:
         self._client = value
         self._client_factory = None
         self._owns_client = False

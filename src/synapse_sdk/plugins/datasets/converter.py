@@ -69,7 +69,7 @@ def get_converter(source: str | DatasetFormat, target: str | DatasetFormat, **op
     source_format = parse_format(source, 'source format')
     target_format = parse_format(target, 'target format')
     try:
-        parsed = ConvertOptions(**options)  # type: ignore[arg-type]
+        parsed = ConvertOptions(**options)
     except PydanticValidationError as exc:
         raise ValidationError(f'Bad conversion option {first_error(exc)}', {'options': sorted(options)}) from exc
     return DatasetConverter(source_format, target_format, parsed)
@@ -123,15 +123,21 @@ class DatasetConverter:
         classes, full_list = self._classes(reader)
         layout = self.options.layout
         total = reader.total()
-        setup_args = {
-            'split_layout': layout is Layout.SPLIT or (layout is Layout.AUTO and reader.has_splits),
-            'kpt_shape': self.options.kpt_shape or reader.kpt_shape,
-            'flip_idx': reader.flip_idx,
-            'full_class_list': full_list,
-            'expected_items': total,
-        }
+        split_layout = layout is Layout.SPLIT or (layout is Layout.AUTO and reader.has_splits)
         with Staging(dst, overwrite=self.options.overwrite) as staging:
-            writer = WRITERS[self.target](WriterSetup(staging, dst, classes, self.options, builder, **setup_args))
+            setup = WriterSetup(
+                staging,
+                dst,
+                classes,
+                self.options,
+                builder,
+                split_layout=split_layout,
+                kpt_shape=self.options.kpt_shape or reader.kpt_shape,
+                flip_idx=reader.flip_idx,
+                full_class_list=full_list,
+                expected_items=total,
+            )
+            writer = WRITERS[self.target](setup)
             try:
                 for item in reader:
                     writer.write(item)

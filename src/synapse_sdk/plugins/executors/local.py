@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
 from synapse_sdk.loggers import BaseLogger, ConsoleLogger
+from synapse_sdk.plugins._backend import default_client
 from synapse_sdk.plugins._function_action import action_class_for
 from synapse_sdk.plugins._params_check import unknown_param_warnings
 from synapse_sdk.plugins.context import PluginEnvironment, RuntimeContext
@@ -62,13 +62,3 @@ class LocalExecutor:
         for message in unknown_param_warnings(action_cls.params_model, params):
             ctx.logger.warning(message)
         return run_action(action_cls, validated, ctx)
-
-
-def default_client() -> Any | None:
-    """A backend client from the configured credentials, or None (imports the client package lazily)."""
-    try:
-        clients = importlib.import_module('synapse_sdk.clients')
-    except ImportError:
-        return None
-    factory = getattr(clients, 'create_backend_client', None)
-    return factory() if factory is not None else None

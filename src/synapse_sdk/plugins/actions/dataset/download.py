@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from synapse_sdk.exceptions import ValidationError
+from synapse_sdk.exceptions import ClientError, ValidationError
+from synapse_sdk.plugins._backend import download_to_file
 from synapse_sdk.plugins.datasets._paths import extract_zip
 from synapse_sdk.plugins.datasets._signals import terminate_cleanly
 from synapse_sdk.plugins.datasets._staging import Staging
@@ -18,27 +19,14 @@ from synapse_sdk.utils.redact import redact
 
 __all__ = ['fetch_dataset']
 
-_CHUNK = 1 << 20
-
 
 def _download(url: str, dest: Path, progress: Callable[[int, int], None] | None, transport: Any = None) -> None:
-    import httpx
-
     try:
-        with httpx.Client(transport=transport, follow_redirects=True, timeout=60.0) as client:
-            with client.stream('GET', url) as response:
-                if response.status_code >= 400:
-                    raise ValidationError(f'Download failed: HTTP {response.status_code} for {redact(url)}', {})
-                total = int(response.headers.get('content-length') or 0)
-                done = 0
-                with open(dest, 'wb') as fh:
-                    for chunk in response.iter_bytes(_CHUNK):
-                        fh.write(chunk)
-                        done += len(chunk)
-                        if progress is not None and total:
-                            progress(min(done, total), total)
-    except httpx.HTTPError as exc:
-        raise ValidationError(f'Download failed for {redact(url)}: {type(exc).__name__}', {}) from None
+        download_to_file(url, dest, progress=progress, transport=transport)
+    except ClientError as exc:
+        if exc.status_code >= 400:
+            raise ValidationError(f'Download failed: HTTP {exc.status_code} for {redact(url)}', {}) from None
+        raise ValidationError(f'Download failed for {redact(url)}: {exc.detail}', {}) from None
 
 
 def fetch_dataset(

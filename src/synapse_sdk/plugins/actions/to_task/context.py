@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from synapse_sdk.plugins.actions.to_task.io import TaskHooks
+from synapse_sdk.plugins.actions.to_task.ledger import Ledger
+from synapse_sdk.plugins.actions.to_task.models import InferenceTarget, TaskFailure, ToTaskParams
+from synapse_sdk.plugins.context import BackendClientProtocol
 from synapse_sdk.plugins.steps import BaseStepContext
-
-if TYPE_CHECKING:
-    from synapse_sdk.plugins.actions.to_task.action import ToTaskAction
-    from synapse_sdk.plugins.actions.to_task.ledger import Ledger
-    from synapse_sdk.plugins.actions.to_task.models import ToTaskParams
 
 
 @dataclass
 class ToTaskContext(BaseStepContext):
     """What each step reads and leaves for the next."""
 
-    action: ToTaskAction | None = None
     typed_params: ToTaskParams | None = None
-    client: Any = None
+    client: BackendClientProtocol | None = None
+    hooks: TaskHooks | None = None  #: the user's hooks (the action)
+    inline_hooks: frozenset[str] = frozenset()  #: hooks left built-in (run inline, not on a worker thread)
+    plugin: Any = None  #: which plugin code annotates (part of the resume ledger's job key)
+    backend: str | None = None  #: the backend's identity (part of the job key), read by ``initialize``
     project: dict[str, Any] | None = None
     data_collection: dict[str, Any] | None = None
-    inference: dict[str, Any] | None = None
+    inference: InferenceTarget | None = None
     task_ids: list[int] | None = None
     batch_size: int = 1
     ledger: Ledger | None = None
@@ -30,4 +32,5 @@ class ToTaskContext(BaseStepContext):
     success_count: int = 0
     failed_count: int = 0
     skipped_count: int = 0
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[TaskFailure] = field(default_factory=list)
+    http: str | None = None  #: the annotate step's HTTP path (``aiohttp``, ``client``)

@@ -6,6 +6,8 @@ failures are appended too. An intent or a ``failed`` line reaches the file befor
 records it returns, together with the ``done`` lines queued since the last write (one ``write``
 per task), so a killed process loses at most some ``done`` lines, which a re-run recovers from
 the intents (the data is in place); a failure is never lost, so ``retry_failed`` finds it.
+A ``done`` record keeps the hash of what was written: before a task is skipped as done, the data it
+holds now is compared with it, and a task changed since (by hand, by another tool) is annotated again.
 On open, a torn last line is cut off (or, if whole, given its newline) so the next append starts
 on a line of its own. A failed ``write`` keeps every line it did not complete queued for the next
 one, which first ends a line it left torn, so no record is lost or glued to another.
@@ -36,16 +38,19 @@ def data_hash(data: Any) -> str:
 
 
 def job_key(
-    host: str,
+    backend: str,
     project: int,
     task_filters: dict[str, Any],
     method: str,
     source: Any,
     pre_processor_params: dict[str, Any],
     schema: str,
+    plugin: Any = None,
 ) -> str:
-    """The job's identity: what it annotates and how (not its name, width or timings)."""
-    return data_hash([host.rstrip('/'), project, task_filters, method, source, pre_processor_params, schema])
+    """The job's identity: which backend (its identity, not a URL spelling), what it annotates and how,
+    and with which plugin code (code, version, a digest of the hooks' source); not its name, width or timings.
+    """
+    return data_hash([backend, project, task_filters, method, source, pre_processor_params, schema, plugin])
 
 
 def _parse(line: str) -> dict[str, Any] | None:
@@ -71,7 +76,7 @@ def _line(task_id: int, kind: str, digest: str) -> bytes:
 class LedgerState:
     """What earlier runs recorded."""
 
-    done: set[int] = field(default_factory=set)
+    done: dict[int, str] = field(default_factory=dict)  #: task id -> hash of the data written
     intents: dict[int, str] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)
 
@@ -107,7 +112,7 @@ class Ledger:
                 if kind == 'intent':
                     state.intents[task_id] = record['h']
                 elif kind == 'done':
-                    state.done.add(task_id)
+                    state.done[task_id] = record['h']
                     state.intents.pop(task_id, None)
                     state.failed.pop(task_id, None)
                 elif kind == 'failed':

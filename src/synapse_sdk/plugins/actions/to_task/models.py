@@ -1,12 +1,18 @@
-"""ToTask params, result and enums."""
+"""ToTask's data: params, result, one task's outcome, the pre-processor served for inference."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
+
+from synapse_sdk.enums import JobStatus
+
+MIB = 1 << 20
 
 
 class ToTaskMethod(StrEnum):
@@ -68,8 +74,21 @@ class ToTaskParams(BaseModel):
     resume: bool = Field(default=True, description='Skip tasks an earlier run of the same job annotated')
     retry_failed: bool = Field(default=False, description="Process only the tasks the previous run's ledger failed")
     annotate_retries: int = Field(
-        default=2, ge=0, le=10, description="Extra attempts of a task's PUT after a 500 (it writes the same data)"
+        default=2,
+        ge=0,
+        le=10,
+        description="Extra attempts of a task's PUT that failed on the server's side and, read back, did not write",
     )
+    max_annotation_file_mb: int = Field(
+        default=64, ge=1, le=4096, description='Largest annotation file read (MiB); a larger one fails its task'
+    )
+    retry_budget_seconds: float = Field(
+        default=300, gt=0, description="Seconds the annotate step's requests may spend, together, waiting to be retried"
+    )
+
+    @property
+    def max_annotation_bytes(self) -> int:
+        return self.max_annotation_file_mb * MIB
 
     @field_validator('task_filters')
     @classmethod
@@ -108,12 +127,47 @@ class TaskFailure(BaseModel):
 
 
 class ToTaskResult(BaseModel):
-    """What a to_task run did."""
+    """What a to_task run did: FAILED when every task failed, else SUCCEEDED (see ``failed_count``)."""
 
-    status: str
+    status: JobStatus
     message: str
     total_tasks: int = 0
     success_count: int = 0
     failed_count: int = 0
     skipped_count: int = 0
     failures: list[TaskFailure] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutcome:
+    """How one task ended."""
+
+    task_id: int
+    status: TaskProcessStatus
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class InferenceTarget:
+    """The pre-processor release ToTask calls for each task (its serve application is RUNNING)."""
+
+    code: str
+    version: str
+    config: Mapping[str, Any] = field(default_factory=dict)
+    max_batch_size: int | None = None  #: the release's ``serve_options.batch.max_batch_size``
+    batch_size: int = 1  #: the window size used (to_task.md §2)
+
+
+def _dict(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def release_max_batch_size(config: Mapping[str, Any]) -> int | None:
+    """``actions.deployment`` (else ``actions.inference``) ``.serve_options.batch.max_batch_size``, if set."""
+    actions = _dict(config.get('actions'))
+    for name in ('deployment', 'inference'):
+        batch = _dict(_dict(_dict(actions.get(name)).get('serve_options')).get('batch'))
+        value = batch.get('max_batch_size')
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+    return None

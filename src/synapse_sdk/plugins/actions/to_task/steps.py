@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from synapse_sdk.plugins.actions.to_task._release import max_batch_size
-from synapse_sdk.plugins.actions.to_task.annotate import annotate_all
+from synapse_sdk.plugins.actions.to_task import inference
 from synapse_sdk.plugins.actions.to_task.context import ToTaskContext
-from synapse_sdk.plugins.actions.to_task.models import ToTaskMethod
+from synapse_sdk.plugins.actions.to_task.inference import as_step_failure
+from synapse_sdk.plugins.actions.to_task.ledger import Ledger, job_key
+from synapse_sdk.plugins.actions.to_task.models import ToTaskMethod, ToTaskParams, release_max_batch_size
+from synapse_sdk.plugins.actions.to_task.pipeline import TaskRunner
+from synapse_sdk.plugins.actions.to_task.reporting import log_plan, record, skip_note
+from synapse_sdk.plugins.actions.to_task.task import FlowSettings, TaskFlow
+from synapse_sdk.plugins.context import BackendClientProtocol
 from synapse_sdk.plugins.steps import BaseStep, StepResult
 from synapse_sdk.plugins.steps.orchestrator import StepFailure
-from synapse_sdk.utils.redact import sanitize_urls
+from synapse_sdk.utils.urls import canonical_url
+
+INSTALL_HINT = "pip install 'synapse-sdk[to-task]'"
+FD_RESERVE = 64  #: open files kept free for everything else in the process
 
 #: progress weights per method: (file, inference)
 WEIGHTS = {
@@ -21,11 +29,6 @@ WEIGHTS = {
     'annotate_task_data': (70, 60),
     'finalize': (5, 5),
 }
-
-
-def as_step_failure(prefix: str, exc: Exception) -> StepFailure:
-    """``<prefix>: <sanitised error>``; raise it ``from exc`` so the StepError's cause is ``exc``."""
-    return StepFailure(f'{prefix}: {sanitize_urls(str(exc)) or type(exc).__name__}')
 
 
 class ToTaskStep(BaseStep[ToTaskContext]):
@@ -70,6 +73,7 @@ class InitializeStep(ToTaskStep):
             collection = context.client.get_data_collection(collection_id)
             if not isinstance(collection, dict):
                 raise StepFailure('Invalid data collection response')
+            context.backend = backend_identity(context.client)
         except StepFailure:
             raise
         except Exception as exc:
@@ -93,10 +97,11 @@ class PrepareStep(ToTaskStep):
         params = context.typed_params
         assert params is not None
         if self.method is ToTaskMethod.INFERENCE:
-            assert context.action is not None
-            context.inference = context.action.prepare_inference(context)
-            context.batch_size = context.inference['batch_size']
-            return StepResult(data={'inference': context.inference})
+            assert context.client is not None and context.runtime_ctx is not None
+            context.inference = inference.prepare(context.client, params, context.runtime_ctx)
+            context.batch_size = context.inference.batch_size
+            target = context.inference
+            return StepResult(data={'inference': {'code': target.code, 'version': target.version}})
         spec = params.target_specification_name
         if not spec:
             raise StepFailure('target_specification_name is required for file method')
@@ -118,6 +123,7 @@ class PrepareStep(ToTaskStep):
     @staticmethod
     def _release_batch_size(context: ToTaskContext, release_id: int) -> int:
         """The pre-processor release's ``max_batch_size`` (1 when it sets none)."""
+        assert context.client is not None
         try:
             release = context.client.get_plugin_release(release_id)
             if not isinstance(release, dict):
@@ -126,8 +132,8 @@ class PrepareStep(ToTaskStep):
             raise
         except Exception as exc:
             raise as_step_failure('Failed to validate target specification', exc) from exc
-        config = release.get('config') if isinstance(release.get('config'), dict) else {}
-        return max_batch_size(config) or 1
+        config = release.get('config')
+        return release_max_batch_size(config if isinstance(config, dict) else {}) or 1
 
     def rollback(self, context: ToTaskContext, result: StepResult) -> None:
         context.inference = None
@@ -142,16 +148,16 @@ class FetchTasksStep(ToTaskStep):
         return context.task_ids is not None
 
     def execute(self, context: ToTaskContext) -> StepResult:
-        params = context.typed_params
-        assert params is not None and context.action is not None
-        filters = dict(params.task_filters)
-        limit = filters.pop('limit', None)
+        params, client = context.typed_params, context.client
+        assert params is not None and client is not None
+        filters = {k: v for k, v in params.task_filters.items() if k not in ('limit', 'project')}
+        limit = params.task_filters.get('limit')
         try:
             if params.retry_failed:
-                ids = context.action.previous_failures(context)
+                ids = list(open_ledger(context).state.failed)
             else:
-                query = {**encode_filters(filters), 'project': params.project, 'fields': 'id'}
-                ids = _unique_ids(_iter_tasks(context.client.list_tasks(params=query, list_all=True)))
+                query = {**filters, 'project': params.project, 'fields': 'id'}
+                ids = _unique_ids(_iter_tasks(client.list_tasks(params=query, list_all=True)))
             if limit is not None:  # checked when params are parsed; guarded here for callers that bypass that
                 ids = ids[: max(int(limit), 0)]
         except StepFailure:
@@ -169,7 +175,7 @@ class FetchTasksStep(ToTaskStep):
 
 
 class AnnotateStep(ToTaskStep):
-    """Annotate every task through a bounded concurrent pipeline."""
+    """Annotate every task through a bounded concurrent pipeline (:mod:`.pipeline`, one task: :mod:`.task`)."""
 
     step_name = 'annotate_task_data'
 
@@ -181,6 +187,68 @@ class AnnotateStep(ToTaskStep):
         except Exception as exc:
             raise as_step_failure('Failed to process tasks', exc) from exc
         return StepResult(data={'success': context.success_count, 'failed': context.failed_count})
+
+
+def annotate_all(context: ToTaskContext) -> None:
+    """Process every task id of ``context``; at most ``width`` tasks are in flight, memory stays flat."""
+    params, ctx, ids = context.typed_params, context.runtime_ctx, context.task_ids
+    assert params is not None and ctx is not None and ids is not None and context.hooks is not None
+    context.total_tasks = len(ids)
+    log_plan(context)
+    ledger = open_ledger(context)
+    settings = FlowSettings(
+        method=params.method,
+        agent=params.agent,
+        spec=params.target_specification_name,
+        schema='any' if params.schema_name == 'any' else None,
+        model=params.model,
+        pre_processor_params=params.pre_processor_params,
+        language=ctx.language,
+        resume=params.resume,
+        write_retries=params.annotate_retries,
+        max_annotation_bytes=params.max_annotation_bytes,
+        inline_hooks=context.inline_hooks,
+    )
+    flow = TaskFlow(settings, context.hooks, ledger, context.inference)
+    width = _width(context, max(params.concurrency, context.batch_size))
+    runner = TaskRunner(flow, context.client, width, budget=params.retry_budget_seconds)
+    outcomes = runner.outcomes(params.project, ids)
+    try:
+        for outcome in outcomes:
+            if context.http is None:
+                _announce_http(context, runner)
+            record(context, outcome)
+    finally:
+        outcomes.close()  # stops the pipeline if the loop above ended early
+        ledger.close()
+
+
+def _announce_http(context: ToTaskContext, runner: TaskRunner) -> None:
+    context.http = runner.http
+    if runner.fallback_reason and context.runtime_ctx is not None:
+        context.runtime_ctx.log_message(
+            f'{runner.fallback_reason}: tasks use the slower threaded HTTP path ({INSTALL_HINT})', 'warning'
+        )
+
+
+def _width(context: ToTaskContext, width: int) -> int:
+    """``width``, or less when each task's two sockets would pass the open-files limit (``ulimit -n``)."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return width
+    if soft == resource.RLIM_INFINITY or width <= (soft - FD_RESERVE) // 2:
+        return width
+    allowed = max(1, (soft - FD_RESERVE) // 2)
+    assert context.runtime_ctx is not None
+    context.runtime_ctx.log_message(
+        f'concurrency {width} needs more open files than the limit ({soft}) allows: running {allowed} at a time '
+        '(raise it with ulimit -n)',
+        'warning',
+    )
+    return allowed
 
 
 class FinalizeStep(ToTaskStep):
@@ -197,24 +265,46 @@ class FinalizeStep(ToTaskStep):
             )
         else:
             ctx.log_message(f'Annotation complete: {context.success_count} tasks annotated', 'success')
+        note = skip_note(context)
+        if note:
+            ctx.log_message(note, 'info')
         return StepResult()
 
 
-def encode_filters(filters: dict[str, Any]) -> dict[str, Any]:
-    """Task filters in wire form: lists comma-joined, None as ``null``, booleans lower-case."""
-    out: dict[str, Any] = {}
-    for key, value in filters.items():
-        if key == 'project':
-            continue  # always set by the caller
-        if value is None:
-            out[key] = 'null'
-        elif isinstance(value, bool):
-            out[key] = 'true' if value else 'false'
-        elif isinstance(value, list | tuple | set):
-            out[key] = ','.join(str(v) for v in value)
-        else:
-            out[key] = value
-    return out
+def backend_identity(client: BackendClientProtocol) -> str:
+    """What names the backend in the resume ledger's job key: its own identity when the client can read it."""
+    reader = getattr(client, 'backend_identity', None)
+    if callable(reader):
+        return str(reader())
+    return f'url:{canonical_url(str(getattr(client, "base_url", "")))}'
+
+
+def ledger_key(params: ToTaskParams, backend: str, plugin: Any) -> str:
+    """The resume ledger's key of a job: which backend, what it annotates, how, and with which plugin code."""
+    source: Any = params.target_specification_name
+    if params.method is ToTaskMethod.INFERENCE:
+        source = [params.pre_processor, params.model]
+    return job_key(
+        backend,
+        params.project,
+        params.task_filters,
+        params.method.value,
+        source,
+        params.pre_processor_params,
+        params.schema_name,
+        plugin,
+    )
+
+
+def open_ledger(context: ToTaskContext) -> Ledger:
+    """The resume ledger of this job (opened once per run)."""
+    if context.ledger is None:
+        assert context.typed_params is not None
+        if context.backend is None:
+            assert context.client is not None
+            context.backend = backend_identity(context.client)
+        context.ledger = Ledger.for_key(ledger_key(context.typed_params, context.backend, context.plugin))
+    return context.ledger
 
 
 def _iter_tasks(reply: Any) -> Iterator[Any]:

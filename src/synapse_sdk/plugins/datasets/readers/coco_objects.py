@@ -58,7 +58,7 @@ def _attrs(annotation: COCOAnnotation) -> list[dict[str, Any]]:
 
 def _polygons(annotation: COCOAnnotation, name: str) -> list[dict[str, Any]]:
     out = []
-    for k, flat in enumerate(annotation.segmentation or []):  # type: ignore[arg-type]
+    for k, flat in enumerate(annotation.segmentation or []):
         if len(flat) < 6 or len(flat) % 2:
             raise ValueError(f'segmentation[{k}] needs an even number (>= 6) of values')
         points = [_whole(flat[i : i + 2]) for i in range(0, len(flat), 2)]

@@ -102,10 +102,10 @@ def _row(
     out: dict[str, list[dict[str, Any]]] = {
         'bounding_box': [{'id': rid, 'classification': name, 'attrs': [], 'data': box}],
     }
-    points = _keypoints(tokens, rid, name, size, ctx)
-    if points:
-        out['keypoint'] = points
-        members = [rid, *(point['id'] for point in points)]
+    keypoints = _keypoints(tokens, rid, name, size, ctx)
+    if keypoints:
+        out['keypoint'] = keypoints
+        members = [rid, *(point['id'] for point in keypoints)]
         out['group'] = [{'id': f'{rid}_g', 'classification': name, 'attrs': [], 'data': members}]
     return out
 

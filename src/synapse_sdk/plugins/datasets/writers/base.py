@@ -107,7 +107,7 @@ class Writer(ABC):
         outside ``tools`` is skipped (``not_representable``, or ``unsupported_tool`` for a tool we do not know),
         the members of one group counting once.
         """
-        grouped: dict[str, int] = {}
+        grouped: dict[str | None, int] = {}  # looked up with annotation ids, None when one has no id
         for index, group in enumerate(item.entry.get('group', ())):
             for member in group.get('data') or ():
                 grouped.setdefault(member, index)

@@ -210,8 +210,8 @@ class COCOWriter(Writer):
         """Assemble each split's ``annotations.json`` from its parts."""
         categories = [self._category(class_id, name) for class_id, name in sorted(self.classes.names.items())]
         if self.setup.split_layout:
-            for split in ('train', 'valid'):
-                self._parts(split)
+            for split_name in ('train', 'valid'):
+                self._parts(split_name)
         if not self.parts:
             self._parts(None)
         for split, (images, anns) in self.parts.items():

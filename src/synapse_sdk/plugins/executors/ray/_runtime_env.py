@@ -6,7 +6,6 @@ plus the submitter's environment into plain data (a Ray ``runtime_env`` dict, en
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -17,6 +16,7 @@ from typing import Any
 
 from synapse_sdk.enums import PackageManager
 from synapse_sdk.exceptions import ConfigError
+from synapse_sdk.plugins._backend import resolved_credentials
 
 __all__ = [
     'WORKING_DIR_VAR',
@@ -62,11 +62,7 @@ def forwarded_environ(environ: Mapping[str, str] | None = None) -> dict[str, str
         for k, v in source.items()
         if (k.startswith('SYNAPSE_') or (k.startswith('RAY_') and k not in _RAY_OWN)) and v
     }
-    try:
-        credentials = importlib.import_module('synapse_sdk.clients.credentials')
-        resolved = credentials.resolve_credentials()
-    except (ImportError, ValueError, OSError):
-        resolved = {}
+    resolved = resolved_credentials()
     names = {'host': 'SYNAPSE_HOST', 'access_token': 'SYNAPSE_ACCESS_TOKEN', 'tenant': 'SYNAPSE_TENANT'}
     for key, name in names.items():
         if resolved.get(key) and name not in out:

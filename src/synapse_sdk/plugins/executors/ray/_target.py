@@ -50,7 +50,8 @@ def resolve_action(target: Any, runtime: PluginRuntime) -> ResolvedAction:
     from synapse_sdk.plugins._function_action import action_class_for
 
     action_cls = action_class_for(target)
-    label = action_cls.action_name or getattr(target, '__name__', repr(target))
+    name: str = getattr(target, '__name__', repr(target))
+    label = action_cls.action_name or name
     return ResolvedAction(label, entrypoint_of(target), target, action_cls)
 
 

@@ -176,7 +176,7 @@ class RayActorExecutor:
         payload = checked_params(resolved, params)
         if self._actor is None:
             self._actor = self._start(resolved.label)
-        ray = self._ray
+        ray = self._connect()  # the connection a _start made, now or on an earlier call
         target = resolved.entrypoint if _by_name(resolved, self.runtime.plugin_dir) else resolved.action
         raw = resolved.action is not None
         ref = self._actor.run.remote(target, payload, raw=raw)
@@ -211,7 +211,9 @@ def _by_name(resolved: Any, plugin_dir: Path | None) -> bool:
 
     module = sys.modules.get(getattr(resolved.action, '__module__', ''), None)
     file = getattr(module, '__file__', None)
-    return bool(file) and Path(file).resolve().is_relative_to(plugin_dir)
+    if not file:
+        return False
+    return Path(file).resolve().is_relative_to(plugin_dir)
 
 
 def _connect_failure(address: str | None, exc: BaseException) -> str:

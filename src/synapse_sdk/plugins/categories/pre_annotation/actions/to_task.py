@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from synapse_sdk.loggers import BaseLogger, ConsoleLogger, LogEntry, ProgressRecord
+from synapse_sdk.plugins._backend import default_client
 from synapse_sdk.plugins.actions.to_task import ToTaskAction as _ToTaskAction
 from synapse_sdk.plugins.context import RuntimeContext
 from synapse_sdk.plugins.executors._run import run_action, validate_params
-from synapse_sdk.plugins.executors.local import default_client
 
 __all__ = ['ToTaskAction']
 

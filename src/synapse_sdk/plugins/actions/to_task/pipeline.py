@@ -1,12 +1,13 @@
-"""The annotate pipeline: tasks run on an asyncio loop in a thread of its own, outcomes come back in order.
+"""The annotate pipeline: every task's flow driven on one asyncio loop, at most ``width`` at a time.
 
-At most ``width`` tasks are in flight; task details are read ahead one chunk (``id__in`` listing)
-at a time. Each task is a generator of I/O steps (``processing.TaskProcessor``): on the aiohttp
-path the loop awaits each step and only blocking hooks go to the pool of ``width`` worker
-threads; on the client path the whole task runs on one worker thread. Each outcome is handed to the
-caller's thread as the task ends (completion order), where progress, metrics, events and logs
-are written, so loggers never run on the loop or on a worker thread. If the caller falls behind,
-the loop stops starting tasks until it catches up: memory stays flat however many tasks there are.
+:class:`TaskRunner` runs the loop in a thread of its own and hands each task's outcome to the
+caller's thread as the task ends (completion order), where progress, metrics, events and logs are
+written, so loggers never run on the loop or on a worker thread. Task details are read ahead one
+chunk (an ``id__in`` listing) at a time. If the caller falls behind, the loop stops starting tasks
+until it catches up: memory stays flat however many tasks there are.
+
+Each operation a flow yields (:mod:`.io`) is answered by :func:`drive` through the run's
+``TaskIO`` (:func:`.io.open_io`); blocking hooks run on a pool of ``width`` worker threads.
 
 Stopping (the caller stops iterating, or a task raises a ``BaseException`` that is not a task-level
 error, which then reaches the caller) sets the run's stop event and cancels what runs on the loop;
@@ -18,77 +19,62 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import queue
 import threading
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
-from synapse_sdk.plugins.actions.to_task._io import ClientIO, drive_async, drive_sync
-from synapse_sdk.plugins.actions.to_task.processing import Op, RunStopped, TaskOutcome, TaskProcessor, TaskSteps
+from synapse_sdk.plugins.actions.to_task.errors import RunStopped
+from synapse_sdk.plugins.actions.to_task.io import HookBridge, Op, TaskIO, open_io
+from synapse_sdk.plugins.actions.to_task.models import TaskOutcome
+from synapse_sdk.plugins.actions.to_task.task import TaskFlow
 
-if TYPE_CHECKING:
-    from synapse_sdk.plugins.actions.to_task._aiohttp_io import HTTPSettings
-    from synapse_sdk.plugins.actions.to_task.action import ToTaskAction
-    from synapse_sdk.plugins.actions.to_task.ledger import Ledger
-    from synapse_sdk.plugins.actions.to_task.models import ToTaskParams
+__all__ = ['TaskRunner', 'drive']
 
 logger = logging.getLogger('synapse_sdk.plugins.to_task')
 
+T = TypeVar('T')
 PREFETCH_CHUNK = 100  #: task details read per listing call
-HTTP_ENV = 'SYNAPSE_TO_TASK_HTTP'  #: ``client`` forces every call through the run's own client
 DRAIN_PAUSE = 0.01  #: seconds the caller's thread lets outcomes gather before taking them
 DRAIN_WARN_SECONDS = 5.0  #: a stopping run says so when hooks still run after this long
 _END = object()
 
 
-def choose_http(client: Any) -> tuple[str, HTTPSettings | None]:
-    """``('aiohttp', settings)`` for a plain network client when aiohttp is installed, else ``('client', None)``.
+async def drive(steps: Generator[Op, Any, T], io: TaskIO, stop: threading.Event) -> T:
+    """Run a flow to its end, answering each operation with ``await op.on(io)``; errors are raised into it.
 
-    ``('client-no-aiohttp', None)`` says the fast path was possible but aiohttp is missing.
+    Once ``stop`` is set no further operation starts: the flow is closed and :class:`RunStopped` raised.
     """
-    if os.environ.get(HTTP_ENV, 'auto').strip().lower() == 'client':
-        return 'client', None
-    from synapse_sdk.plugins.actions.to_task._aiohttp_io import http_settings
-
-    settings = http_settings(client)
-    if settings is None:
-        return 'client', None
+    value: Any = None
+    error: Exception | None = None
     try:
-        import aiohttp
-    except ImportError:
-        return 'client-no-aiohttp', None
-    if not hasattr(aiohttp, 'ConnectionTimeoutError'):  # aiohttp < 3.10
-        return 'client-no-aiohttp', None
-    return 'aiohttp', settings
+        while True:
+            try:
+                op = steps.throw(error) if error is not None else steps.send(value)
+            except StopIteration as done:
+                return done.value
+            if stop.is_set():
+                raise RunStopped
+            try:
+                value, error = await op.on(io), None
+            except Exception as exc:
+                value, error = None, exc
+    except BaseException:
+        steps.close()
+        raise
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        import uvloop  # optional: a faster loop when installed
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
-
-
+# --------------------------------------------------------------------------- the runner
 class TaskRunner:
     """Runs one annotate pass; iterate :meth:`outcomes` on the caller's thread."""
 
-    def __init__(
-        self,
-        action: ToTaskAction,
-        params: ToTaskParams,
-        client: Any,
-        ledger: Ledger | None,
-        width: int,
-        http: tuple[str, HTTPSettings | None],
-    ) -> None:
-        self.action, self.params, self.client, self.ledger = action, params, client, ledger
-        self.width = width
-        self.http = http
+    def __init__(self, flow: TaskFlow, client: Any, width: int, budget: Any = None) -> None:
+        self.flow, self.client, self.width, self.budget = flow, client, width, budget
         self.backlog = max(64, 4 * width)  #: outcomes the caller may have unread before tasks pause
+        self.http: str | None = None  #: the HTTP path taken, once the run started
+        self.fallback_reason: str | None = None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -96,7 +82,7 @@ class TaskRunner:
         self._lock = threading.Lock()
         self._fatal: BaseException | None = None  #: what a task raised that ends the run (raised to the caller)
 
-    def outcomes(self, project: int, ids: list[int]) -> Iterator[TaskOutcome]:
+    def outcomes(self, project: int, ids: list[int]) -> Generator[TaskOutcome, None, None]:
         """Each task's outcome as it ends; stops the pipeline if the caller stops iterating."""
         thread = threading.Thread(target=self._thread, args=(project, ids), name='to_task-loop', daemon=True)
         thread.start()
@@ -177,58 +163,47 @@ class TaskRunner:
         """Open the run's I/O, feed every task, then stop and drain it, whichever way the feed ended.
 
         The worker pool is drained off the loop while the loop keeps running (a hook waiting in
-        ``download_json_blocking`` needs it); only then is the HTTP session closed.
+        ``hook_download`` needs it); only then is the HTTP session closed.
         """
         pool = ThreadPoolExecutor(max_workers=self.width + 2, thread_name_prefix='to_task')
-        kind, settings = self.http
-        fast = None
+        io, self.http, self.fallback_reason = open_io(self.client, self.width, pool, self._stop, self.budget)
+        logger.debug('to_task HTTP path: %s, %d task(s) at a time', self.http, self.width)
+        bridge = HookBridge(io, asyncio.get_running_loop(), self._stop)
+        bridge.install()
         try:
-            if kind == 'aiohttp' and settings is not None:
-                from synapse_sdk.plugins.actions.to_task._aiohttp_io import AiohttpIO
-
-                fast = AiohttpIO(settings, pool, self.width, self._stop)
-                await fast.start()
-                self.action._task_io = fast
-                drive: Drive = functools.partial(drive_async, io=fast)
-            else:
-                io = ClientIO(self.client, self._stop)
-                self.action._task_io = io
-                drive = functools.partial(_on_thread, pool, io)
-            await self._feed(TaskProcessor(self.action, self.params, self.ledger), drive, project, ids)
+            await self._feed(io, project, ids)
         finally:
             self._stop.set()  # whatever still runs on a worker thread stops at its next step
             try:
-                if fast is not None:
-                    fast.abort_downloads()
+                bridge.abort()
                 drained = asyncio.get_running_loop().run_in_executor(
                     None, functools.partial(pool.shutdown, wait=True, cancel_futures=True)
                 )
                 await _settle(drained, 'Stopping: waiting for the hooks still running to return')
             finally:
-                self.action._task_io = None
-                if fast is not None:
-                    await _settle(asyncio.ensure_future(fast.close()))
+                bridge.remove()
+                await _settle(asyncio.ensure_future(io.aclose()))
 
-    async def _feed(self, processor: TaskProcessor, drive: Drive, project: int, ids: list[int]) -> None:
+    async def _feed(self, io: TaskIO, project: int, ids: list[int]) -> None:
         slots = asyncio.Semaphore(self.width)
         running: set[asyncio.Future[Any]] = set()
+        flow, stop = self.flow, self._stop
 
         def finished(task: asyncio.Future[Any]) -> None:
             running.discard(task)
             slots.release()
 
-        ahead = asyncio.ensure_future(drive(processor.prefetch(project, ids[:PREFETCH_CHUNK])))
+        ahead = asyncio.ensure_future(drive(flow.prefetch(project, ids[:PREFETCH_CHUNK]), io, stop))
         try:
             for start in range(0, len(ids), PREFETCH_CHUNK):
                 details = await ahead
                 following = ids[start + PREFETCH_CHUNK : start + 2 * PREFETCH_CHUNK]
-                ahead = asyncio.ensure_future(drive(processor.prefetch(project, following)))
+                ahead = asyncio.ensure_future(drive(flow.prefetch(project, following), io, stop))
                 for task_id in ids[start : start + PREFETCH_CHUNK]:
                     await slots.acquire()
                     while self._queue.qsize() > self.backlog:  # the caller is behind: let it catch up
                         await asyncio.sleep(0.005)
-                    steps = processor.process(task_id, details.pop(task_id, None))
-                    task = asyncio.ensure_future(self._one(drive, steps))
+                    task = asyncio.ensure_future(self._one(io, flow.process(task_id, details.pop(task_id, None))))
                     running.add(task)
                     task.add_done_callback(finished)
             await ahead  # the read-ahead after the last chunk (empty: no call)
@@ -241,9 +216,9 @@ class TaskRunner:
                 future.cancel()  # a no-op for those already done
             await _settle(asyncio.gather(*left, return_exceptions=True))
 
-    async def _one(self, drive: Drive, steps: TaskSteps) -> None:
+    async def _one(self, io: TaskIO, steps: Generator[Op, Any, TaskOutcome]) -> None:
         try:
-            outcome = await drive(steps)
+            outcome = await drive(steps, io, self._stop)
         except (RunStopped, asyncio.CancelledError) as exc:
             if not self._stop.is_set():  # not from a stop: never lose a task silently
                 self._fail(exc)
@@ -256,12 +231,12 @@ class TaskRunner:
         self._queue.put(outcome)
 
 
-Drive = Callable[[Generator[Op, Any, Any]], Awaitable[Any]]
-
-
-def _on_thread(pool: ThreadPoolExecutor, io: ClientIO, steps: Generator[Op, Any, Any]) -> Awaitable[Any]:
-    """All of ``steps`` on one worker thread (the client path: one thread hop per task)."""
-    return asyncio.get_running_loop().run_in_executor(pool, drive_sync, steps, io)
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop  # optional: a faster loop when installed
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def _settle(future: asyncio.Future[Any], slow: str | None = None) -> None:
