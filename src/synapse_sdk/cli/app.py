@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from synapse_sdk.cli import auth, dataset, local, plugin
+from synapse_sdk.cli import auth, dataset, local, plugin, plugin_serve
 from synapse_sdk.cli.errors import state
 
 app = typer.Typer(
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+plugin_serve.register(plugin.app)
 app.add_typer(plugin.app, name='plugin')
 app.add_typer(local.app, name='local')
 app.add_typer(dataset.app, name='dataset')

@@ -93,6 +93,10 @@ def serve(
     from synapse_sdk.local.server import serve as run_server
 
     console.print(f'Serving the local backend on http://{host}:{port}/ (Ctrl+C to stop)')
+    console.print(
+        'Its agent runs deployments, inference and jobs on a local Ray (127.0.0.1), '
+        'started on first need and stopped with this server'
+    )
     run_server(host, port, state_dir=state_dir)
 
 

@@ -160,6 +160,7 @@ def serve_app_out(row: m.ServeApplication) -> dict[str, Any]:
         'version': row.version,
         'job': row.job_id,
         'agent': row.agent_id,
+        'message': (row.meta or {}).get('message'),
         'meta': row.meta,
         'created_at': iso(row.created_at),
     }

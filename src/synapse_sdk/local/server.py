@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from synapse_sdk.local.paths import LocalPaths
-from synapse_sdk.local.setup import init_local, write_private_file
+from synapse_sdk.local.setup import init_local, read_local_token, write_private_file
 
 __all__ = ['serve']
 
@@ -18,8 +18,13 @@ def serve(
     *,
     state_dir: str | os.PathLike[str] | None = None,
     log_level: str = 'warning',
+    agent_runner: bool = True,
 ) -> None:
-    """Run the backend until interrupted (the state directory is initialised first if needed)."""
+    """Run the backend until interrupted (the state directory is initialised first if needed).
+
+    With ``agent_runner`` the local agent runs deployments, inference and jobs on a local Ray head that it
+    starts on 127.0.0.1 on first need and stops with the server.
+    """
     import uvicorn
 
     from synapse_sdk.local.app import create_app
@@ -27,10 +32,19 @@ def serve(
     paths = LocalPaths.resolve(state_dir)
     init_local(paths.root)
     app = create_app(paths)
-    write_private_file(paths.server_file, json.dumps({'url': f'http://{host}:{port}/', 'pid': os.getpid()}))
+    url = f'http://{host}:{port}/'
+    token = read_local_token(paths)
+    agent = None
+    if agent_runner and token is not None:
+        from synapse_sdk.local.serve_agent import attach_serve_agent
+
+        agent = attach_serve_agent(app, url, token)
+    write_private_file(paths.server_file, json.dumps({'url': url, 'pid': os.getpid()}))
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
+        if agent is not None:
+            agent.close()  # stops the local Ray head, if it was started
         app.close()
         _forget(paths.server_file)
 

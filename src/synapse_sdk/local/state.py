@@ -16,10 +16,26 @@ from synapse_sdk.local.auth import TokenVerifier
 from synapse_sdk.local.db import Database
 from synapse_sdk.local.paths import LocalPaths
 
-__all__ = ['AppState', 'State', 'get_state']
+__all__ = ['AppState', 'RunRequest', 'State', 'get_state']
 
-#: Called by ``plugins/{code}/run/`` after the job row is committed; later issues attach Ray here.
-RunDispatcher = Callable[['AppState', int, dict[str, Any]], Any]
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A run of a plugin action handed to the agent: which release, which action, with what."""
+
+    code: str
+    version: str
+    release_id: int
+    config: dict[str, Any]
+    agent: int
+    action: str
+    params: dict[str, Any]
+    job_id: int | None = None  #: the job row recorded for it (None for ``inference``: no job)
+    language: str | None = None
+
+
+#: Called by ``plugins/{code}/run/`` (after the job row is committed); the serve agent attaches here.
+RunDispatcher = Callable[[RunRequest], Any]
 
 
 @dataclass

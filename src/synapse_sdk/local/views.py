@@ -99,7 +99,7 @@ AGENTS = View(
 )
 SERVE_APPLICATIONS = View(
     'serve applications',
-    ('id', 'name', 'status', 'plugin_code', 'version', 'job', 'agent', 'meta', 'created_at'),
+    ('id', 'name', 'status', 'plugin_code', 'version', 'job', 'agent', 'message', 'meta', 'created_at'),
     {
         'id': m.ServeApplication.id,
         'name': m.ServeApplication.name,

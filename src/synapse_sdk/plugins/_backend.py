@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ['default_client', 'download_to_file', 'resolved_credentials']
+__all__ = ['backend_client', 'default_client', 'download_to_file', 'resolved_credentials']
 
 
 def default_client() -> Any | None:
@@ -43,3 +43,9 @@ def download_to_file(
     download = importlib.import_module('synapse_sdk.clients.base.download')
     size: int = download.stream_to_file(url, dest, progress=progress, transport=transport)
     return size
+
+
+def backend_client(base_url: str, access_token: str | None) -> Any:
+    """A backend client of ``base_url`` with ``access_token`` (a model server's own, made in its replica)."""
+    backend = importlib.import_module('synapse_sdk.clients.backend.client')
+    return backend.BackendClient(base_url, access_token)

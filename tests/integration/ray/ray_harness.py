@@ -9,20 +9,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from synapse_sdk.plugins.executors.ray._ray import auth_headers
+from synapse_sdk.local.ray_head import LocalRayHead, start_head, worker_ports
+from synapse_sdk.local.ray_head import free_port as _free_port
 
 #: The plugin the Ray tests run.
 SAMPLE = Path(__file__).parent / 'plugins' / 'sample'
@@ -32,103 +23,19 @@ _AUTH_HINT = (
 )
 
 
-#: this process's range of worker ports: below the kernel's ephemeral range (32768+ by default), where
-#: :func:`free_port` finds the other ports, so the two never overlap (Ray refuses a head whose ports collide)
-WORKER_PORTS = (10000 + (os.getpid() % 200) * 100, 10000 + (os.getpid() % 200) * 100 + 99)
+#: this process's range of worker ports (below the ephemeral range, where free ports are found)
+WORKER_PORTS = worker_ports()
+LocalCluster = LocalRayHead
 
 
 def free_port() -> int:
     """A free loopback port outside :data:`WORKER_PORTS`."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(('127.0.0.1', 0))
-            port = int(sock.getsockname()[1])
-        if not WORKER_PORTS[0] <= port <= WORKER_PORTS[1]:
-            return port
+    return _free_port(WORKER_PORTS)
 
 
-@dataclass
-class LocalCluster:
-    process: subprocess.Popen[bytes]
-    gcs_address: str
-    dashboard_url: str
-    temp_dir: Path
-    log_file: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=3)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=10)
-        _kill_session_processes(self.temp_dir)
-        shutil.rmtree(self.temp_dir, ignore_errors=True)
-
-
-def _kill_session_processes(temp_dir: Path) -> None:
-    """Ray daemons that left the process group (they name our temp dir on their command line)."""
-    marker = str(temp_dir).encode()
-    for entry in Path('/proc').iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if marker in (entry / 'cmdline').read_bytes():
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, ProcessLookupError):
-            continue
-
-
-def start_cluster(num_cpus: int = 2, timeout: float = 90.0, env: dict[str, str] | None = None) -> LocalCluster:
-    """Start a head node with the dashboard (for the Jobs API) on free loopback ports.
-
-    ``env`` replaces this process's environment for the head (e.g. another ``HOME`` and
-    ``RAY_AUTH_MODE=token`` for a head with token authentication); the readiness probe sends the
-    token the head will use, so both kinds of head are recognised as soon as they answer.
-    """
-    env = dict(os.environ if env is None else env, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER='0')
-    temp_dir = Path(tempfile.mkdtemp(prefix='rt', dir='/tmp'))
-    port, dash = free_port(), free_port()
-    log_file = temp_dir / 'ray-start.log'
-    ray_bin = Path(sys.executable).with_name('ray')
-    args = [
-        str(ray_bin), 'start', '--head', '--block',
-        '--node-ip-address=127.0.0.1', f'--port={port}',
-        '--include-dashboard=true', '--dashboard-host=127.0.0.1', f'--dashboard-port={dash}',
-        f'--num-cpus={num_cpus}', '--disable-usage-stats', f'--temp-dir={temp_dir}',
-        f'--ray-client-server-port={free_port()}', f'--dashboard-agent-listen-port={free_port()}',
-        f'--runtime-env-agent-port={free_port()}', f'--metrics-export-port={free_port()}',
-        f'--min-worker-port={WORKER_PORTS[0]}', f'--max-worker-port={WORKER_PORTS[1]}',
-    ]  # fmt: skip
-    with open(log_file, 'wb') as log:
-        process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    cluster = LocalCluster(process, f'127.0.0.1:{port}', f'http://127.0.0.1:{dash}', temp_dir, log_file)
-    probe = urllib.request.Request(f'{cluster.dashboard_url}/api/version', headers=auth_headers(env))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(probe, timeout=1) as reply:
-                if reply.status == 200:
-                    return cluster
-        except urllib.error.HTTPError as exc:
-            if exc.code in (401, 403):
-                cluster.stop()
-                raise RuntimeError(
-                    f'Ray head at {cluster.dashboard_url} refused the probe ({exc.code}): {_AUTH_HINT}'
-                ) from None
-            time.sleep(0.3)
-        except OSError:
-            time.sleep(0.3)
-    output = log_file.read_text(errors='replace')[-3000:]
-    cluster.stop()
-    raise RuntimeError(f'Ray head did not start within {timeout} s:\n{output}')
+def start_cluster(num_cpus: int = 2, timeout: float = 90.0, env: dict[str, str] | None = None) -> LocalRayHead:
+    """A head with the dashboard on free loopback ports (``synapse_sdk.local.ray_head.start_head``)."""
+    return start_head(num_cpus, timeout=timeout, env=env, ports=WORKER_PORTS)
 
 
 def files_containing(cluster: LocalCluster, text: str) -> list[str]:

@@ -144,6 +144,7 @@ def test_the_plugin_core_reaches_clients_only_through_its_one_seam(graph):
         'synapse_sdk.connect',
         'synapse_sdk.clients.credentials',
         'synapse_sdk.clients.base.download',
+        'synapse_sdk.clients.backend.client',
     }
 
 

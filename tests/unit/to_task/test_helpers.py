@@ -29,6 +29,7 @@ def test_task_filters_reach_the_wire_in_the_documented_forms():
             {'num_cpus': 2, 'num_gpus': 1, 'memory': 123},
         ),
         ({}, {'num_cpus': 1, 'num_gpus': 0.1}),
+        ({'required_cpu_count': 1, 'required_gpu_count': 0}, {'num_cpus': 1, 'num_gpus': 0}),  # 0 is no GPU
         (
             {'num_cpus': 4, 'num_replicas': 2, 'memory': 9, 'memory_bytes': 1},
             {'num_cpus': 4, 'num_gpus': 0.1, 'num_replicas': 2, 'memory': 9},

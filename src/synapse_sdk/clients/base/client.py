@@ -8,6 +8,7 @@ import itertools
 import json
 import logging
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 import httpx
@@ -161,18 +162,18 @@ class CappedBody:
             except ValueError:
                 declared = 0
             if declared > limit:
-                raise self._too_large()
+                raise self.too_large()
 
     def add(self, chunk: bytes) -> None:
         self._size += len(chunk)
         if self._size > self.limit:
-            raise self._too_large()
+            raise self.too_large()
         self._chunks.append(chunk)
 
     def content(self) -> bytes:
         return b''.join(self._chunks)
 
-    def _too_large(self) -> ResponseTooLargeError:
+    def too_large(self) -> ResponseTooLargeError:
         return ResponseTooLargeError(
             self.status,
             f'The response to {self.method} {safe_target(self.url)} is larger than {self.limit} bytes',
@@ -307,6 +308,54 @@ class HTTPClient(_Core):
         assert flow.next_call is not None
         first = flow.accept(self._send(flow.next_call))
         return itertools.chain(first, self._pages(flow)), flow.count
+
+    def download_to_file(self, url: str, dest: str | Path, *, max_bytes: int | None = None) -> int:
+        """Stream the body at ``url`` (relative or absolute) into ``dest``; returns its size.
+
+        Auth headers go only to the backend's origin; the body never sits in memory whole. A failed or
+        cut-off attempt is retried from the start by the retry policy; past ``max_bytes`` it is
+        ``ResponseTooLargeError`` and ``dest`` is removed.
+        """
+        call = Call('GET', url, response='bytes', max_bytes=max_bytes)
+        request = self._build(self._http, call)
+        target = Path(dest)
+
+        def attempt() -> Reply:
+            try:
+                response = self._http.send(request, stream=True)
+            except httpx.TransportError as exc:
+                raise _httpx_failure(exc, reading_body=False) from exc
+            try:
+                if response.status_code >= 300:
+                    return _reply(response, response.read())
+                size = 0
+                with open(target, 'wb') as fh:
+                    body = (
+                        self.capped_body(
+                            request.method, str(request.url), response.status_code, response.headers, max_bytes or 0
+                        )
+                        if max_bytes
+                        else None
+                    )
+                    for chunk in response.iter_bytes(1 << 20):
+                        size += len(chunk)
+                        if body is not None and size > body.limit:
+                            raise body.too_large()
+                        fh.write(chunk)
+                return _reply(response, str(size).encode())
+            except httpx.TransportError as exc:
+                raise _httpx_failure(exc, reading_body=True) from exc
+            finally:
+                response.close()
+
+        try:
+            reply = self.retry.run(request.method, str(request.url), attempt)
+            if reply.status >= 300:
+                self._finish(call, request.method, str(request.url), reply)  # raises the error of the answer
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return int(reply.content)
 
     def close(self) -> None:
         self._http.close()

@@ -17,7 +17,7 @@ from synapse_sdk.local.models import Agent, Job, Plugin, PluginRelease
 from synapse_sdk.local.pagination import RESERVED_PARAMS, each, paginate, shape_one
 from synapse_sdk.local.routers._common import DbInt, StrictBody, base_url, get_or_404
 from synapse_sdk.local.serializers import plugin_out, release_out
-from synapse_sdk.local.state import AppState, State
+from synapse_sdk.local.state import AppState, RunRequest, State
 from synapse_sdk.local.storage import remove_stored, store_file
 from synapse_sdk.local.views import PLUGINS, RELEASES
 
@@ -103,8 +103,16 @@ def get_plugin(ident: str, request: Request, state: State) -> dict[str, Any]:
 _RUN_OPTIONS = ('version', 'job_id', 'storage_id', 'debug', 'language')
 
 
-def start_run(state: AppState, code: str, body: RunIn) -> dict[str, Any]:
-    """Record the run as a PENDING job, then hand it to the attached dispatcher (if any)."""
+def start_run(state: AppState, code: str, body: RunIn) -> Any:
+    """Hand the run to the attached agent: ``inference`` as is, anything else recorded first as a PENDING job."""
+    if body.action == 'inference':
+        with state.db.read() as session:
+            request = _request(session, code, body, None)
+        if state.dispatcher is None:
+            raise HTTPException(
+                503, 'No agent runner is attached to this backend: inference needs `synapse local serve`'
+            )
+        return state.dispatcher(request)
     with state.db.write() as session:
         plugin = find_plugin(session, code)
         release = find_release(session, plugin, body.version)
@@ -119,12 +127,27 @@ def start_run(state: AppState, code: str, body: RunIn) -> dict[str, Any]:
         )
         session.add(job)
         session.flush()
-        job_id = job.id
+        request = _request(session, code, body, job.id)
     if state.dispatcher is not None:
-        return state.dispatcher(state, job_id, body.model_dump(exclude_none=True))
-    if body.action == 'inference':
-        raise HTTPException(503, f'No runner is attached to this local agent; job {job_id} stays PENDING')
-    return {'job_id': job_id}
+        return state.dispatcher(request)
+    return {'job_id': request.job_id}
+
+
+def _request(session: Session, code: str, body: RunIn, job_id: int | None) -> RunRequest:
+    plugin = find_plugin(session, code)
+    release = find_release(session, plugin, body.version)
+    get_or_404(session, Agent, body.agent, 'Agent')
+    return RunRequest(
+        code=plugin.code,
+        version=release.version,
+        release_id=release.id,
+        config=dict(release.config or {}),
+        agent=body.agent,
+        action=body.action,
+        params=dict(body.params),
+        job_id=job_id,
+        language=body.language,
+    )
 
 
 @router.post('/plugins/{code}/run/')

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from synapse_sdk.enums import PluginCategory
 from synapse_sdk.plugins.action import BaseAction
-from synapse_sdk.plugins.actions._helpers import call_client
+from synapse_sdk.plugins.actions._helpers import call_client, require_client
 from synapse_sdk.plugins.steps import BaseStepContext
 
 P = TypeVar('P', bound=BaseModel)
@@ -46,17 +46,21 @@ class BaseInferenceAction(BaseAction[P], Generic[P]):
         """Model metadata from the backend."""
         return call_client(self, 'get_model', 'get_model()', model_id)
 
-    def download_model(self, model_id: int, output_dir: str | Path) -> Path:
-        """Download and extract the model's artefacts into ``output_dir``."""
-        return Path(call_client(self, 'download_model', 'download_model()', model_id, Path(output_dir)))
+    def download_model(self, model_id: int, output_dir: str | Path | None = None) -> Path:
+        """The folder of the model's extracted artefacts: downloaded and extracted once, then reused.
+
+        ``output_dir``: the cache folder (default ``$SYNAPSE_STATE_DIR/models``).
+        """
+        return Path(self.load_model(model_id, output_dir)['path'])
 
     def load_model(self, model_id: int, output_dir: str | Path | None = None) -> dict[str, Any]:
-        """Download the model and return its metadata with ``path`` set to the extracted folder."""
-        import tempfile
+        """The model's record with ``path`` set to the folder of its extracted artefacts."""
+        from synapse_sdk.plugins.actions.inference.artifacts import fetch_model
 
-        info = dict(self.get_model(model_id))
-        target = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix=f'synapse-model-{model_id}-'))
-        info['path'] = self.download_model(model_id, target)
+        client = require_client(self, 'load_model()')
+        self.set_progress(0, 1, self.progress.MODEL_LOAD)
+        info = fetch_model(client, model_id, Path(output_dir) if output_dir else None)
+        self.set_progress(1, 1, self.progress.MODEL_LOAD)
         return info
 
     def infer(self, model: Any, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:

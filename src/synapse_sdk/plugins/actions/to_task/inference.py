@@ -18,7 +18,7 @@ from synapse_sdk.plugins.context import BackendClientProtocol
 from synapse_sdk.plugins.steps.orchestrator import StepFailure
 from synapse_sdk.utils.redact import sanitize_urls
 
-__all__ = ['Reporter', 'classify', 'dispatch_payload', 'prepare']
+__all__ = ['Reporter', 'classify', 'dispatch_payload', 'prepare', 'read_listing']
 
 PENDING_STATES = frozenset({ServeAppStatus.NOT_STARTED, ServeAppStatus.DEPLOYING})
 
@@ -71,9 +71,10 @@ def dispatch_payload(config: Mapping[str, Any]) -> dict[str, Any]:
     def first(*keys: str) -> Any:
         return next((resources[k] for k in keys if resources.get(k) is not None), None)
 
-    payload: dict[str, Any] = {
-        'num_cpus': first('required_cpu_count', 'num_cpus') or 1,
-        'num_gpus': first('required_gpu_count', 'num_gpus') or 0.1,
+    cpus, gpus = first('required_cpu_count', 'num_cpus'), first('required_gpu_count', 'num_gpus')
+    payload: dict[str, Any] = {  # an explicit 0 is a value (no GPU); only a missing key takes the default
+        'num_cpus': 1 if cpus is None else cpus,
+        'num_gpus': 0.1 if gpus is None else gpus,
     }
     replicas, memory = first('num_replicas'), first('memory', 'memory_bytes')
     if replicas is not None:
@@ -103,13 +104,29 @@ def _apps(reply: Any) -> list[Mapping[str, Any]]:
 
 def classify(apps: Any) -> tuple[str, ServeAppStatus | None]:
     """``('running'|'failed'|'pending', status)`` for a serve-application listing."""
-    statuses = [_status(a) for a in _apps(apps)]
+    bucket, status, _ = read_listing(apps)
+    return bucket, None if bucket == 'pending' else status
+
+
+def read_listing(apps: Any) -> tuple[str, ServeAppStatus | None, str | None]:
+    """``(bucket, status, reason)``: :func:`classify` plus the message of the app that decided it (or of
+    any pending app), when the backend gives one (``message`` or ``meta.message``)."""
+    rows = _apps(apps)
+    statuses = [_status(a) for a in rows]
     if ServeAppStatus.RUNNING in statuses:
-        return 'running', ServeAppStatus.RUNNING
-    failed = next((s for s in statuses if s is not None and s.is_failure()), None)
+        return 'running', ServeAppStatus.RUNNING, None
+    failed = next((i for i, s in enumerate(statuses) if s is not None and s.is_failure()), None)
     if failed is not None:
-        return 'failed', failed
-    return 'pending', None
+        return 'failed', statuses[failed], _message(rows[failed])
+    pending = next((_message(a) for a in rows if _message(a)), None)
+    current = next((s for s in statuses if s is not None), None)
+    return 'pending', current, pending
+
+
+def _message(app: Mapping[str, Any]) -> str | None:
+    meta = app.get('meta')
+    text = app.get('message') or (meta.get('message') if isinstance(meta, dict) else None)
+    return sanitize_urls(str(text)) if text else None
 
 
 def ensure_running(
@@ -140,25 +157,31 @@ def _wait(client: BackendClientProtocol, params: ToTaskParams, ctx: Reporter, qu
     started = time.monotonic()
     deadline = started + timeout
     last_error: Exception | None = None
+    reason: str | None = None
+    seen: ServeAppStatus | None = None
     while True:
         try:
-            bucket, status = classify(client.list_serve_applications(params=query))
-            last_error = None
+            bucket, status, message = read_listing(client.list_serve_applications(params=query))
+            reason, last_error = message or reason, None
         except Exception as exc:  # a poll error counts as pending
             bucket, status, last_error = 'pending', None, exc
+        now = time.monotonic()
+        elapsed = now - started
+        if status is not None and status is not seen:
+            ctx.log_message(f'Pre-processor {query["plugin_code"]}: {status} ({elapsed:.1f}s)', 'info')
+            seen = status
         if bucket == 'running':
             return
+        suffix = f'; last-known reason: {reason}' if reason else ''
         if bucket == 'failed':
             raise PreProcessorError(
-                f'Pre-processor deployment failed: serve application reached terminal state ({status})',
+                f'Pre-processor deployment failed: serve application reached terminal state ({status}){suffix}',
                 phase='wait',
                 status=status,
             )
-        now = time.monotonic()
-        elapsed = now - started
         ctx.set_progress(min(40 + elapsed / timeout * 50, 90), 100, 'prepare')
         if now >= deadline:
-            error = PreProcessorError('Pre-processor did not become ready within timeout', phase='wait')
+            error = PreProcessorError(f'Pre-processor did not become ready within timeout{suffix}', phase='wait')
             if last_error is not None:
                 raise error from ClientError(0, sanitize_urls(str(last_error)))
             raise error

@@ -50,7 +50,7 @@ def split_secrets(env: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str
     return public, secret
 
 
-def forwarded_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def forwarded_environ(environ: Mapping[str, str] | None = None, *, resolve: bool = True) -> dict[str, str]:
     """The submitter's ``SYNAPSE_*`` and ``RAY_*`` variables, plus resolved backend credentials.
 
     ``SYNAPSE_HOST``/``SYNAPSE_ACCESS_TOKEN``/``SYNAPSE_TENANT`` come from the environment or, when
@@ -62,7 +62,7 @@ def forwarded_environ(environ: Mapping[str, str] | None = None) -> dict[str, str
         for k, v in source.items()
         if (k.startswith('SYNAPSE_') or (k.startswith('RAY_') and k not in _RAY_OWN)) and v
     }
-    resolved = resolved_credentials()
+    resolved = resolved_credentials() if resolve else {}
     names = {'host': 'SYNAPSE_HOST', 'access_token': 'SYNAPSE_ACCESS_TOKEN', 'tenant': 'SYNAPSE_TENANT'}
     for key, name in names.items():
         if resolved.get(key) and name not in out:
@@ -208,13 +208,14 @@ def worker_environ(
     job_id: str | None = None,
     language: str | None = None,
     environ: Mapping[str, str] | None = None,
+    resolve: bool = True,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """``(public, secret)`` variables of a worker: forwarded ``SYNAPSE_*``/``RAY_*`` and credentials,
     the plugin's settings (config ``env`` then ``env``, listed in ``SYNAPSE_PLUGIN_ENV_KEYS``), the
     backend job id and the language. Secret-looking names go to ``secret``, which never becomes a Ray
     env var.
     """
-    variables = forwarded_environ(environ)
+    variables = forwarded_environ(environ, resolve=resolve)
     for name in (
         'SYNAPSE_ACTION_PARAMS',
         'SYNAPSE_ACTION_PARAMS_FILE',

@@ -62,6 +62,8 @@ class RayJobExecutor:
         python: the interpreter the job runs; default: this one for a cluster on this machine, else
             ``python`` on the cluster's ``PATH``.
         client: a backend client used to read results reported to ``job_id``.
+        worker_env: the worker's ``SYNAPSE_*``/``RAY_*`` variables (credentials included) instead of this
+            process's environment and configured credentials (an agent submitting for its own backend).
     """
 
     def __init__(
@@ -81,6 +83,8 @@ class RayJobExecutor:
         python: str | None = None,
         client: Any | None = None,
         config: Any | None = None,
+        worker_env: Mapping[str, str] | None = None,
+        jobs_client: Any | None = None,
     ) -> None:
         self.dashboard_url = dashboard_url or dashboard_address or DEFAULT_DASHBOARD_URL
         self.runtime = PluginRuntime.from_dir(working_dir, config)
@@ -97,7 +101,9 @@ class RayJobExecutor:
         self.language = language
         self.python = python or (sys.executable if _is_local(self.dashboard_url) else 'python')
         self.client = client
-        self._jobs: Any | None = None
+        #: the ``SYNAPSE_*``/``RAY_*`` variables (credentials included) the worker gets, instead of this process's
+        self.worker_env = None if worker_env is None else dict(worker_env)
+        self._jobs: Any | None = jobs_client  #: a ``JobSubmissionClient`` to reuse (made on first use when None)
 
     def __repr__(self) -> str:
         return f'RayJobExecutor({self.dashboard_url!r}, working_dir={str(self.runtime.plugin_dir)!r})'
@@ -130,7 +136,14 @@ class RayJobExecutor:
             )
         params_text = params_json(checked_params(resolved, params))
         backend_job = self.job_id if job_id is None else str(job_id)
-        public, secret = worker_environ(self.runtime, self.env, job_id=backend_job, language=self.language)
+        public, secret = worker_environ(
+            self.runtime,
+            self.env,
+            job_id=backend_job,
+            language=self.language,
+            environ=self.worker_env,
+            resolve=self.worker_env is None,
+        )
         add_secret(*secret.values())
         public['SYNAPSE_ACTION_ENTRYPOINT'] = resolved.entrypoint
         extra: dict[str, bytes] = {}
