@@ -134,8 +134,18 @@ def serve_plugin(
     executor = RayJobExecutor(dashboard_url, folder, runtime_env={'env_vars': env})
     job_id = executor.submit(key, params or {})
     outcome = _follow(dashboard_url, code, job_id, executor, timeout, on_status)
-    url = f'http://127.0.0.1:{port}/{code}/' if outcome.status == 'RUNNING' else None
+    url = None
+    if outcome.status == 'RUNNING':  # where Serve really listens: an earlier start on the cluster decides it
+        url = f'http://127.0.0.1:{_proxy_port(dashboard_url) or port}/{code}/'
     return ServeOutcome(code, outcome.status, url, outcome.message, job_id)
+
+
+def _proxy_port(dashboard_url: str) -> int | None:
+    from synapse_sdk.clients.agent.ray_serve import RayDashboardClient
+    from synapse_sdk.plugins.executors.ray._auth import auth_headers
+
+    with RayDashboardClient(dashboard_url, auth_headers()) as dashboard:
+        return dashboard.serve_http_port()
 
 
 def _deployment_action(discovery: Any, base: type) -> str:
@@ -183,9 +193,10 @@ def serve_status(ray_address: str | None = None) -> list[ServeOutcome]:
     from synapse_sdk.clients.agent.ray_serve import RayDashboardClient
     from synapse_sdk.plugins.executors.ray._auth import auth_headers
 
-    dashboard_url, port = _dashboard(ray_address)
+    dashboard_url, _ = _dashboard(ray_address)
     with RayDashboardClient(dashboard_url, auth_headers()) as dashboard:
         apps = dashboard.serve_applications()
+        port = dashboard.serve_http_port()
     out = []
     for name, app in sorted(apps.items()):
         prefix = str(app.get('route_prefix') or f'/{name}').rstrip('/')

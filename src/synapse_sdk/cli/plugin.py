@@ -181,3 +181,108 @@ def _answer(question: Any) -> Any:
     if value is None:  # Ctrl-C
         raise typer.Abort()
     return value
+
+
+@app.command('publish')
+@handle_errors
+def publish(
+    path: PathOpt = Path('.'),
+    dry_run: Annotated[
+        bool, typer.Option('--dry-run', help='Show what would ship and why the rest is left out; upload nothing.')
+    ] = False,
+) -> None:
+    """Check the plugin, build its archive and publish it to the backend as release <code>@<version>.
+
+    Every problem is listed (one line each) and nothing is uploaded when the version is not semantic
+    or an action's entrypoint does not import. A version already published cannot be replaced.
+    """
+    from rich.console import Console
+
+    out = Console(highlight=False, soft_wrap=True)
+    release = _publish_checked(path)
+    _publish_summary(out, release, listing=dry_run)
+    if dry_run:
+        out.print('Dry run: nothing was uploaded.', markup=False)
+        return
+    from synapse_sdk.connect import create_backend_client
+    from synapse_sdk.plugins._remote import backend_label
+
+    client = create_backend_client()
+    if client is None:
+        raise fail('No backend to publish to: run `synapse login`, or set SYNAPSE_HOST and SYNAPSE_ACCESS_TOKEN')
+    label = f'{release.code}@{release.version}'
+    try:
+        reply = _publish_upload(client, release, label)
+    finally:
+        client.close()
+    out.print(f'Published {label} as release {reply["id"]} to {backend_label(client)}', markup=False)
+
+
+def _publish_checked(path: Path) -> Any:
+    """``prepare_release(path)``; a release that cannot be published prints each problem on its own line."""
+    from synapse_sdk.cli.errors import err_console
+    from synapse_sdk.exceptions import PluginError
+    from synapse_sdk.plugins.publish import prepare_release
+
+    try:
+        return prepare_release(path)
+    except PluginError as exc:
+        problems = exc.details.get('problems')
+        if not problems:
+            raise
+        error = fail(f'cannot publish {exc.details["release"]} ({_count(len(problems), "problem")}):')
+        for problem in problems:
+            err_console.print(f'  {problem}', markup=False, highlight=False, soft_wrap=True)
+        raise error from exc
+
+
+def _publish_summary(out: Any, release: Any, *, listing: bool) -> None:
+    """The archive in one line; with ``listing``, every file that ships and every path left out, with the rule."""
+    from synapse_sdk.plugins.publish import format_size
+
+    manifest = release.manifest
+    head = (
+        f'{release.code}@{release.version} would ship' if listing else f'Publishing {release.code}@{release.version}:'
+    )
+    out.print(
+        f'{head} {_count(len(manifest.shipped), "file")}, {format_size(manifest.total_size)} '
+        f'(archive {format_size(len(release.archive))}, sha256 {release.sha256[:12]})',
+        markup=False,
+    )
+    if not listing:
+        return
+    for item in manifest.shipped:
+        out.print(f'  {format_size(item.size):>10}  {item.path}', markup=False)
+    out.print(f'Left out ({len(manifest.excluded)}):' if manifest.excluded else 'Left out: nothing', markup=False)
+    for left in manifest.excluded:
+        files = f' ({_count(left.files, "file")})' if left.path.endswith('/') and left.files else ''
+        out.print(f'  {left.path}{files}: {left.reason}', markup=False)
+
+
+def _count(number: int, noun: str) -> str:
+    return f'{number} {noun}' + ('' if number == 1 else 's')
+
+
+def _publish_upload(client: Any, release: Any, label: str) -> dict[str, Any]:
+    """Upload the release; a version the backend already has is refused with what to do."""
+    from synapse_sdk.exceptions import ClientError, RequestValidationError
+    from synapse_sdk.plugins._remote import backend_label
+
+    try:
+        reply: dict[str, Any] = client.plugin_releases.publish(
+            release.code, release.version, release.config, release.archive
+        )
+    except RequestValidationError as exc:
+        try:
+            client.plugin_releases.get(label)
+        except ClientError:
+            exists = False
+        else:
+            exists = True
+        if not exists:  # refused for another reason: the backend's own message says which
+            raise
+        raise fail(
+            f'{label} is already published on {backend_label(client)} and a release cannot be replaced; '
+            'bump version in config.yaml and publish again'
+        ) from exc
+    return reply

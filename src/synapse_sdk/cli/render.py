@@ -44,6 +44,16 @@ class _EtaColumn(ProgressColumn):
         return Text(f'ETA {format_eta(task.fields.get("eta"))}', style='cyan')
 
 
+class _RateColumn(ProgressColumn):
+    """Items per second of a step counted in items (a step's ``total`` above 1), e.g. ``42.1 tasks/s``."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if not speed or not task.total or task.total <= 1 or task.description.strip() == 'overall':
+            return Text('')
+        return Text(f'{speed:.1f} /s', style='magenta')
+
+
 class RichProgressLogger(BaseLogger):
     """Drives a rich progress bar per step from ``set_progress``; events print above the bars.
 
@@ -66,6 +76,7 @@ class RichProgressLogger(BaseLogger):
                 BarColumn(),
                 TaskProgressColumn(),
                 TextColumn('{task.completed:g}/{task.total:g}'),
+                _RateColumn(),
                 _EtaColumn(),
                 console=self.console,
             )

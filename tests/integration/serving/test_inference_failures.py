@@ -93,3 +93,17 @@ def test_an_inference_that_raises_fails_only_its_task_with_the_apps_message(serv
     )
     assert client.get_task(ids[1])['data'] == {} and client.get_task(ids[2])['data'] == {}  # nothing written
     client.close()
+
+
+def test_feasibility_answers_from_the_clusters_own_totals(serving_backend):
+    from synapse_sdk.clients import AgentClient
+
+    serving_backend.agent.ensure_ray()
+    token = (serving_backend.state_dir / 'agent_token').read_text().strip()
+    with AgentClient(f'{serving_backend.base_url}agent/', token) as agent:
+        assert agent.check_feasibility(num_cpus=1, num_gpus=0) == {'allowed': True, 'reasons': []}
+        refused = agent.check_feasibility(num_cpus=1, num_gpus=1)
+    assert refused == {
+        'allowed': False,
+        'reasons': ['needs 1 GPU (1 GPU per replica x 1 replicas); this agent has 0 GPUs'],
+    }

@@ -92,7 +92,7 @@ def test_run_prints_the_result_as_json_and_progress_on_stderr(plugin):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {'counted': 3}
     assert 'counting' in result.stderr
-    assert re.search(r'counting\s+\S+\s+100%\s+3/3\s+done', result.stderr), result.stderr
+    assert re.search(r'counting\s+\S+\s+100%\s+3/3\s+[0-9.]+ /s\s+done', result.stderr), result.stderr
 
 
 def test_run_reads_params_from_a_file(plugin, tmp_path):

@@ -39,6 +39,13 @@ class RayDashboardClient(HTTPClient):
         apps = body.get('applications') if isinstance(body, dict) else None
         return apps if isinstance(apps, dict) else {}
 
+    def serve_http_port(self) -> int | None:
+        """The port Serve's HTTP proxy listens on (None: Serve is not running)."""
+        body = self._call(Call('GET', 'api/serve/applications/'), _body)
+        options = body.get('http_options') if isinstance(body, dict) else None
+        port = options.get('port') if isinstance(options, dict) else None
+        return int(port) if isinstance(port, int) else None
+
     def node_totals(self) -> list[dict[str, float]]:
         """Each alive node's resource totals (``CPU``, ``GPU``, ``memory`` ...)."""
         body = self._call(Call('GET', 'api/v0/nodes', params={'detail': '1', 'limit': '1000'}), _body)

@@ -1,8 +1,9 @@
 """The local backend's own agent API, under ``/agent/`` (authenticated by ``Authorization: <agent token>``).
 
-Resources are this machine's (``os``, ``/proc``, cgroups, ``nvidia-smi``); jobs and serve applications
-are the ones dispatched to this agent. Ray is never imported here: the local agent runs without it,
-so it reports no Ray tasks, containers or builds (``system/`` says whether Ray is initialised).
+Resources are this machine's (``os``, ``/proc``, cgroups, ``nvidia-smi``); a feasibility check answers from
+the Ray cluster's own totals while the serve agent runs Ray. Jobs and serve applications are the ones
+dispatched to this agent. Ray is never imported here, so it reports no Ray tasks, containers or builds
+(``system/`` says whether Ray is initialised).
 """
 
 from __future__ import annotations
@@ -127,7 +128,18 @@ def cluster(state: State, use_cache: bool = True) -> dict[str, Any]:
 
 @router.post('/resources/feasibility/')
 def feasibility(body: FeasibilityIn, state: State) -> dict[str, Any]:
-    reasons = feasibility_reasons(body, _snapshot(state, True)['total'])
+    """From the Ray cluster's own totals while the agent's Ray runs (the largest node: a replica fits on one),
+    else from this machine's."""
+    total = _snapshot(state, True)['total']
+    agent = state.extras.get('serve_agent')
+    nodes = agent.node_totals() if agent is not None else None
+    if nodes:
+        total = {
+            'cpu': max(n.get('CPU', 0.0) for n in nodes),
+            'gpu': max(n.get('GPU', 0.0) for n in nodes),
+            'memory_bytes': max(n.get('memory', 0.0) for n in nodes),
+        }
+    reasons = feasibility_reasons(body, total)
     return {'allowed': not reasons, 'reasons': reasons}
 
 

@@ -22,6 +22,7 @@ from synapse_sdk.enums import PluginCategory
 from synapse_sdk.exceptions import ExecutionError
 from synapse_sdk.plugins._backend import resolved_credentials
 from synapse_sdk.plugins.action import BaseAction
+from synapse_sdk.plugins.actions.inference.serve import BaseServeDeployment
 from synapse_sdk.plugins.config import ActionConfig, PluginConfig
 
 __all__ = ['SERVE_HOST_ENV', 'SERVE_PORT_ENV', 'BaseDeploymentAction', 'DeploymentParams', 'DeploymentResult']
@@ -196,6 +197,8 @@ class BaseDeploymentAction(BaseAction[P], Generic[P]):
         target = self.get_deployment_class()
         if not isinstance(target, serve.Deployment):
             ingress = _fastapi_app(target)
+            if ingress is None and isinstance(target, type) and issubclass(target, BaseServeDeployment):
+                target, ingress = target.with_default_route()
             if ingress is not None:
                 target = serve.ingress(ingress)(target)
             target = serve.deployment(target)

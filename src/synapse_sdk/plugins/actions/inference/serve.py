@@ -88,21 +88,36 @@ class BaseServeDeployment:
             self._batched = serve.batch(**options)(infer_many)
         return await self._batched(item)
 
-    async def __call__(self, request: Any) -> Any:
-        """An HTTP request to the app's route (when the class has no FastAPI ingress of its own): its JSON body
-        to :meth:`predict`."""
-        from starlette.responses import JSONResponse
+    @classmethod
+    def with_default_route(cls) -> tuple[type, Any]:
+        """``(subclass, app)``: ``cls`` with a FastAPI route answering ``POST /``, and that app, for
+        ``serve.ingress(app)`` (for a class with no ingress of its own).
 
-        try:
-            body = await request.json()
-        except ValueError:
-            return JSONResponse({'detail': 'The request body is not JSON'}, status_code=400)
-        if not isinstance(body, dict):
-            return JSONResponse({'detail': 'The request body must be a JSON object'}, status_code=400)
-        try:
-            return await self.predict(body)
-        except Exception as exc:  # the caller gets the error's own words, not Serve's bare "Internal Server Error"
-            return JSONResponse({'detail': f'{type(exc).__name__}: {exc}'}, status_code=500)
+        The JSON body goes to :meth:`predict`; an exception comes back as a 500 with its own message instead
+        of Serve's bare "Internal Server Error". (Serve forbids ``__call__`` on ingress classes, hence a route.)
+        """
+        from fastapi import FastAPI, Request
+        from fastapi.responses import JSONResponse
+
+        app = FastAPI()
+
+        async def root(self, request: Request):  # self unannotated: FastAPI reads the annotations
+            try:
+                body = await request.json()
+            except ValueError:
+                return JSONResponse({'detail': 'The request body is not JSON'}, status_code=400)
+            if not isinstance(body, dict):
+                return JSONResponse({'detail': 'The request body must be a JSON object'}, status_code=400)
+            try:
+                return await self.predict(body)
+            except Exception as exc:
+                return JSONResponse({'detail': f'{type(exc).__name__}: {exc}'}, status_code=500)
+
+        root.__annotations__ = {'request': Request}  # the class, not a postponed string FastAPI cannot resolve
+        route = app.post('/', response_model=None)(root)
+        routed = type(cls.__name__, (cls,), {'_synapse_root': route, '__module__': cls.__module__})
+        routed.__qualname__ = cls.__qualname__
+        return routed, app
 
     # ------------------------------------------------------------------ models
     async def get_model(self) -> Any:

@@ -57,6 +57,11 @@ ALWAYS_EXCLUDED: tuple[str, ...] = (
     '.mypy_cache/',
     '.ruff_cache/',
     '.venv/',
+    'venv/',
+    '.tox/',
+    '.ipynb_checkpoints/',
+    'node_modules/',
+    '*.egg-info/',
     '.DS_Store',
     # our own per-run files
     PARAMS_FILE,
@@ -80,6 +85,10 @@ ALWAYS_EXCLUDED: tuple[str, ...] = (
     '.ray/',
     '.aws/',
     '.ssh/',
+    '.kube/',
+    '.docker/',
+    '*.jks',
+    '*.keystore',
 )
 
 
