@@ -6,6 +6,7 @@ the process's affinity and a cgroup v2 limit (containers); GPUs honour ``CUDA_VI
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import shutil
@@ -156,10 +157,17 @@ def capacity(gpu_list: list[GPU] | None = None) -> Capacity:
 
 
 def ray_status() -> dict[str, Any]:
-    """Whether Ray is initialised in this process (never imports or starts it)."""
+    """Whether Ray is initialised in this process and which Ray is installed (never imports or starts it)."""
     ray = sys.modules.get('ray')
     initialized = bool(ray is not None and getattr(ray, 'is_initialized', lambda: False)())
-    return {'initialized': initialized, 'version': getattr(ray, '__version__', None) if ray else None}
+    return {'initialized': initialized, 'version': installed_version('ray')}
+
+
+def installed_version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def system_info(state_dir: Path) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import os
 import shutil
 import socket
@@ -117,7 +118,7 @@ def test_system_health_and_the_views_without_ray(agent: AgentClient, tmp_path: P
         os.getpid(),
         str(tmp_path / 'local'),
     )
-    assert system['ray'] == {'initialized': False, 'version': None}
+    assert system['ray'] == {'initialized': False, 'version': importlib.metadata.version('ray')}
     assert agent.health() == {'status': 'ok'}
     assert (agent.list_tasks(), agent.list_containers(), agent.list_builds()) == ([], [], [])
     iterator, count = agent.list_tasks(list_all=True)
