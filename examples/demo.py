@@ -4,7 +4,9 @@
 2. generate a sample project: images plus one box-annotation JSON per image, a few broken;
 3. import it with `synapse local import`;
 4. pre-annotate every task with `synapse plugin run to_task` (file method, example plugin);
-5. print the result table: total / succeeded / failed with reasons.
+5. print the result table: total / succeeded / failed with reasons;
+6. then the same backend pre-annotates a second project by inference: a face detector published as a
+   pre-processor, deployed on a local Ray Serve by ToTask itself (``demo_inference.py``).
 """
 
 from __future__ import annotations
@@ -117,6 +119,11 @@ def main() -> None:
     expected_failures = len(broken)
     if result['failed_count'] != expected_failures or result['success_count'] != IMAGES - expected_failures:
         raise SystemExit('the demo did not produce the expected result')
+
+    console.rule('Part 2: pre-annotation by inference on Ray Serve')
+    from demo_inference import run as run_inference
+
+    run_inference(DEMO, env, synapse, console)
 
 
 if __name__ == '__main__':

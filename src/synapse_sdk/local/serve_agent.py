@@ -326,7 +326,11 @@ class ServeAgent:
             meta = dict(row.meta or {})
             if row.status != status.value or meta.get('message') != message:
                 row.status = status.value
-                row.meta = {**meta, 'message': message, 'status_at': utcnow().isoformat()}
+                meta.update(message=message, status_at=utcnow().isoformat())
+                if status is ServeAppStatus.RUNNING and self._serve_port is not None:
+                    prefix = str(meta.get('route_prefix') or f'/{row.name}').rstrip('/')
+                    meta['url'] = f'http://127.0.0.1:{self._serve_port}{prefix}/'
+                row.meta = meta
         if status is ServeAppStatus.DEPLOY_FAILED:
             self._watched.pop(watched.app_id, None)
             self._set_job(watched.job_id, 'FAILED', {'error': message})

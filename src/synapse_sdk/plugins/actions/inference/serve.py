@@ -150,6 +150,11 @@ class BaseServeDeployment:
         info = await asyncio.to_thread(fetch_model, self._backend(), model_id)
         return await self._get_model(info)
 
+    async def download(self, url: str, *, max_bytes: int = 256 << 20) -> bytes:
+        """The bytes of a task's file (``primary_file_url``): auth headers only to the backend's host."""
+        data = await asyncio.to_thread(self._backend().download_file, url, max_bytes=max_bytes)
+        return bytes(data)
+
     def _backend(self) -> Any:
         with self._client_lock:
             if self._client is None:

@@ -58,6 +58,7 @@ def prepare(client: BackendClientProtocol, params: ToTaskParams, ctx: Reporter) 
     except Exception as exc:
         raise as_step_failure('Failed to prepare inference', exc) from exc
     ensure_running(client, params, ctx, str(code), config)
+    ctx.set_progress(100, 100, 'prepare')
     max_batch = release_max_batch_size(config)
     from_params = params.pre_processor_params.get('batch_size')
     batch_size = max(max_batch or 1, params.batch_size, from_params if isinstance(from_params, int) else 1, 1)

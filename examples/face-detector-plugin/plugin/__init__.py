@@ -1,0 +1,1 @@
+"""Face detector pre-processor plugin: OpenCV's Haar cascade behind pure functions."""
