@@ -89,14 +89,12 @@ def server_family(root: int) -> list[int]:
 
 
 class Server:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
         self.url = f'http://127.0.0.1:{self.port}/'
+        self.log = open(log, 'wb')
         self.process = subprocess.Popen(
-            [str(SYNAPSE), 'local', 'serve', '--port', str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            [str(SYNAPSE), 'local', 'serve', '--port', str(self.port)], env=env, stdout=self.log, stderr=self.log
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -111,8 +109,9 @@ class Server:
         return cpu_of(server_family(self.process.pid))
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
+        self.process.send_signal(signal.SIGINT)  # the server stops its agent's Ray head
         self.process.wait(timeout=60)
+        self.log.close()
 
 
 def publish(client: Any, code: str, batch: dict[str, Any] | None) -> int:
@@ -219,24 +218,33 @@ def timed_to_task(client: Any, project: int, release: int, model: int, concurren
     return latencies
 
 
-def bare_serve_run(head_gcs: str, code: str, backend: str, token: str, model: int) -> float:
-    """Seconds for ``serve.run`` of the same app (blocking until RUNNING) in a fresh driver on the same cluster."""
+def bare_serve_run(head_gcs: str, code: str, backend: str, token: str, model: int, free: list[str]) -> float:
+    """Seconds for ``serve.run`` of the same app (blocking until RUNNING) in a fresh driver on the same cluster.
+
+    The apps in ``free`` are deleted first: the 2-CPU cluster holds two 1-CPU replicas, not three. The
+    token goes through stdin, never a command line.
+    """
     script = f"""
 import sys, time
 sys.path.insert(0, {str(FACES)!r})
+token = sys.stdin.readline().strip()
 import ray
 from ray import serve
 from plugin.serve import FaceDetector
 ray.init(address={head_gcs!r}, runtime_env={{'working_dir': {str(FACES)!r}}})
+for name in {free!r}:
+    serve.delete(name)
 started = time.perf_counter()
 routed, ingress = FaceDetector.with_default_route()
 app = serve.deployment(serve.ingress(ingress)(routed)).options(ray_actor_options={{'num_cpus': 1}})
-bound = app.bind(backend_url={backend!r}, access_token={token!r}, model_id={model})
+bound = app.bind(backend_url={backend!r}, access_token=token, model_id={model})
 serve.run(bound, name={code!r}, route_prefix='/{code}')
 print(time.perf_counter() - started)
 serve.delete({code!r})
 """
-    out = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, '-c', script], input=token + '\n', capture_output=True, text=True, check=True, timeout=300
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -245,6 +253,7 @@ def main() -> None:
     parser.add_argument('--tasks', type=int, default=500)
     parser.add_argument('--concurrency', type=int, default=16)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still stops the server and its Ray
     from synapse_sdk.clients import BackendClient
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -254,7 +263,7 @@ def main() -> None:
         )
         os.environ['SYNAPSE_STATE_DIR'] = f'{tmp}/client-state'
         subprocess.run([str(SYNAPSE), 'local', 'init'], env=env, check=True, capture_output=True)
-        server = Server(env)
+        server = Server(env, Path(tempfile.gettempdir()) / 'to_task_inference-serve.log')
         try:
             token = Path(f'{tmp}/local/access_token').read_text().strip()
             client = BackendClient(server.url, token)
@@ -272,6 +281,7 @@ def main() -> None:
             wait_running(client, 'faces-plain')
             client.run_plugin('faces-batched', {'agent': 1, 'action': 'deployment', 'params': deploy})
             agent_deploy = wait_running(client, 'faces-batched')
+            print(f'agent deployment to RUNNING: {agent_deploy:.2f}s', flush=True)
             rows = []
 
             def measure(label: str, run: Any) -> None:
@@ -282,6 +292,7 @@ def main() -> None:
                 server_cpu = (server.cpu() - cpu_server) / args.tasks * 1000
                 cuts = statistics.quantiles(latencies, n=20)
                 rows.append((label, args.tasks / wall, wall, cuts[9] * 1000, cuts[18] * 1000, client_cpu, server_cpu))
+                print(rows[-1], flush=True)
 
             app_url = client.list_serve_applications(params={'plugin_code': 'faces-plain'})[0]['meta']['url']
             measure(
@@ -298,7 +309,11 @@ def main() -> None:
                 lambda: timed_to_task(client, project, batched, models[batched], args.concurrency),
             )
             gcs = _gcs_address(server)
-            bare_deploy = bare_serve_run(gcs, 'faces-bare', server.url, token, models[plain]) if gcs else float('nan')
+            free = ['faces-batched']
+            bare_deploy = (
+                bare_serve_run(gcs, 'faces-bare', server.url, token, models[plain], free) if gcs else float('nan')
+            )
+            print(f'bare serve.run to RUNNING: {bare_deploy:.2f}s', flush=True)
             client.close()
         finally:
             server.stop()

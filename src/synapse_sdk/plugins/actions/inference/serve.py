@@ -81,12 +81,31 @@ class BaseServeDeployment:
         if self._batched is None:
             serve = importlib.import_module('ray.serve')
 
-            async def infer_many(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-                return await self.infer(items)
-
             options = {k: self.batch[k] for k in ('max_batch_size', 'batch_wait_timeout_s') if k in self.batch}
-            self._batched = serve.batch(**options)(infer_many)
-        return await self._batched(item)
+            self._batched = serve.batch(**options)(self._infer_batch)
+        result = await self._batched(item)
+        if isinstance(result, _ItemFailure):
+            raise result.error
+        return result
+
+    async def _infer_batch(self, items: list[dict[str, Any]]) -> list[Any]:
+        """``infer(items)``; when that raises, each item alone, so one bad input fails only its own request.
+
+        Serve gives a batch's exception to every request in it; an inference is a pure function of its
+        inputs, so running the items of a failed batch once more, one by one, is safe and tells which failed.
+        """
+        try:
+            return await self.infer(items)
+        except Exception:
+            if len(items) == 1:
+                raise
+        outcomes: list[Any] = []
+        for item in items:
+            try:
+                outcomes.append((await self.infer([item]))[0])
+            except Exception as exc:
+                outcomes.append(_ItemFailure(exc))
+        return outcomes
 
     @classmethod
     def with_default_route(cls) -> tuple[type, Any]:
@@ -195,3 +214,12 @@ class BaseServeDeployment:
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(backend_url={self.backend_url!r}, model_id={self.default_model_id!r})'
+
+
+class _ItemFailure:
+    """The exception of one request of a batch, carried as its result (Serve sets results, not exceptions)."""
+
+    __slots__ = ('error',)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
