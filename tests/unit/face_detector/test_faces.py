@@ -124,7 +124,9 @@ def test_task_data_is_the_pre_annotation_task_object_format(detector, generated)
     objects = data['annotations']['image_1']
     assert [o['id'] for o in objects] == ['face-0', 'face-1']
     assert all(o['tool'] == 'bounding_box' and o['classification'] == {'class': 'face'} for o in objects)
-    boxes = [{'x': o['data']['x'], 'y': o['data']['y'], 'w': o['data']['width'], 'h': o['data']['height']} for o in objects]
+    boxes = [
+        {'x': o['data']['x'], 'y': o['data']['y'], 'w': o['data']['width'], 'h': o['data']['height']} for o in objects
+    ]
     assert not matching.match(sample.boxes, boxes).missed
     png = cv2.imencode('.png', cv2.imread(str(sample.path)))[1].tobytes()
     assert len(detector.task_data(png)['annotations']['image_1']) == 2  # any format OpenCV decodes
@@ -204,7 +206,7 @@ def test_an_invalid_detector_config_names_the_file_and_the_field(model_dir, tmp_
 
 def test_every_problem_of_a_config_is_listed_at_once(model_dir, tmp_path):
     folder = _broken_model(model_dir, tmp_path, label=3, minNeighbors='many')
-    with pytest.raises(ValueError, match="'label' .*; 'minNeighbors'"):
+    with pytest.raises(ValueError, match=r"'label' .*; 'minNeighbors'"):
         faces.load_detector(folder)
 
 
@@ -241,7 +243,7 @@ def test_an_opencv_without_cascades_is_named(monkeypatch):
     fake = ModuleType('cv2')  # stands in for OpenCV 5.x, which we cannot install beside 4.x
     fake.__version__ = '5.1.0'  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, 'cv2', fake)
-    with pytest.raises(MissingDependencyError, match='OpenCV 5.1.0 has no CascadeClassifier'):
+    with pytest.raises(MissingDependencyError, match=r'OpenCV 5\.1\.0 has no CascadeClassifier'):
         faces.load_detector(Path('unused'))
 
 
