@@ -15,6 +15,8 @@ import pytest
 from tests.integration.serving.conftest import publish
 from tests.integration.serving.test_inference_end_to_end import run_inference
 
+from synapse_sdk import serving
+
 pytestmark = [pytest.mark.integration, pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(300)]
 
 EXAMPLE = Path(__file__).parents[3] / 'examples' / 'face-detector-plugin'
@@ -52,6 +54,15 @@ def test_every_task_gets_the_known_faces_and_a_non_image_fails_alone(serving_bac
     matching = _load('serving_matching', EXAMPLE / 'plugin' / 'matching.py')
     samples = _load('serving_samples', EXAMPLE / 'samples.py').make_samples(tmp_path / 'images', count=12, seed=3)
     client = serving_backend.client()
+    try:
+        _annotate_and_check(serving_backend, client, faces, matching, samples, tmp_path)
+    finally:
+        client.close()
+        # free the app's CPU: the session's cluster has two, and later tests deploy apps of their own
+        serving.serve_delete('face-detector', serving_backend.agent.ensure_ray().dashboard_url)
+
+
+def _annotate_and_check(serving_backend, client, faces, matching, samples, tmp_path) -> None:
     release = publish(client, EXAMPLE)
     assert release['config']['actions']['deployment']['serve_options']['batch']['max_batch_size'] == 8
     model_dir = faces.build_model_folder(tmp_path / 'haar')
@@ -79,4 +90,3 @@ def test_every_task_gets_the_known_faces_and_a_non_image_fails_alone(serving_bac
     assert any('window(s) of up to 8 task(s)' in m for m in messages), messages
     app = client.list_serve_applications(params={'plugin_code': 'face-detector'})[0]
     assert app['status'] == 'RUNNING' and app['meta']['url'].endswith('/face-detector/')
-    client.close()
