@@ -6,29 +6,18 @@ against the truth (IoU >= 0.5).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from tests.integration.serving.conftest import publish
 from tests.integration.serving.test_inference_end_to_end import run_inference
+from tests.support.example_modules import load_example_module
 
 from synapse_sdk import serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(300)]
 
 EXAMPLE = Path(__file__).parents[3] / 'examples' / 'face-detector-plugin'
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _project(client, images: list[tuple[str, bytes]], name: str) -> tuple[int, list[int]]:
@@ -50,9 +39,11 @@ def _boxes(task_data: dict) -> list[dict]:
 
 
 def test_every_task_gets_the_known_faces_and_a_non_image_fails_alone(serving_backend, tmp_path):
-    faces = _load('serving_faces', EXAMPLE / 'plugin' / 'faces.py')
-    matching = _load('serving_matching', EXAMPLE / 'plugin' / 'matching.py')
-    samples = _load('serving_samples', EXAMPLE / 'samples.py').make_samples(tmp_path / 'images', count=12, seed=3)
+    faces = load_example_module('serving_faces', EXAMPLE / 'plugin' / 'faces.py')
+    matching = load_example_module('serving_matching', EXAMPLE / 'plugin' / 'matching.py')
+    samples = load_example_module('serving_samples', EXAMPLE / 'samples.py').make_samples(
+        tmp_path / 'images', count=12, seed=3
+    )
     client = serving_backend.client()
     try:
         _annotate_and_check(serving_backend, client, faces, matching, samples, tmp_path)

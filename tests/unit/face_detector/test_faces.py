@@ -6,7 +6,6 @@ Real OpenCV and scikit-image (the ``face-detector`` extra); no Ray. The Serve si
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -15,24 +14,16 @@ from types import ModuleType
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.support.example_modules import load_example_module
 
 from synapse_sdk.exceptions import MissingDependencyError
 
 EXAMPLE = Path(__file__).parents[3] / 'examples' / 'face-detector-plugin'
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-faces = _load('face_detector_faces', EXAMPLE / 'plugin' / 'faces.py')
-matching = _load('face_detector_matching', EXAMPLE / 'plugin' / 'matching.py')
-samples = _load('face_detector_samples', EXAMPLE / 'samples.py')
+faces = load_example_module('face_detector_faces', EXAMPLE / 'plugin' / 'faces.py')
+matching = load_example_module('face_detector_matching', EXAMPLE / 'plugin' / 'matching.py')
+samples = load_example_module('face_detector_samples', EXAMPLE / 'samples.py')
 
 
 @pytest.fixture(scope='module')
