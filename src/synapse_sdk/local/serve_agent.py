@@ -71,6 +71,7 @@ class _Watched:
     job_id: int | None
     ray_job: str | None = None
     started: float = field(default_factory=time.monotonic)
+    seen: bool = False  #: Serve has listed the app since this deployment was dispatched
 
 
 class ServeAgent:
@@ -297,8 +298,13 @@ class ServeAgent:
         for watched in list(self._watched.values()):
             app = apps.get(watched.name)
             if app is None:
-                self._before_app(watched)
+                if watched.seen:  # deleted on Ray (``serve.delete``, ``synapse plugin serve --delete``)
+                    self._update(watched, ServeAppStatus.NOT_STARTED, 'The Serve application was deleted')
+                    self._watched.pop(watched.app_id, None)
+                else:
+                    self._before_app(watched)
                 continue
+            watched.seen = True
             status, message = _status_of(app)
             if status is ServeAppStatus.DEPLOYING and UNSCHEDULED_MARK in (message or ''):
                 status = ServeAppStatus.DEPLOY_FAILED

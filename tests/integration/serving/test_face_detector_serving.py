@@ -6,6 +6,7 @@ against the truth (IoU >= 0.5).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -45,12 +46,24 @@ def test_every_task_gets_the_known_faces_and_a_non_image_fails_alone(serving_bac
         tmp_path / 'images', count=12, seed=3
     )
     client = serving_backend.client()
+    deleted = False
     try:
         _annotate_and_check(serving_backend, client, faces, matching, samples, tmp_path)
-    finally:
-        client.close()
         # free the app's CPU: the session's cluster has two, and later tests deploy apps of their own
         serving.serve_delete('face-detector', serving_backend.agent.ensure_ray().dashboard_url)
+        deleted = True
+        # the agent sees the app gone from Ray and says so on its row (not DEPLOY_FAILED, not RUNNING)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            [row] = client.list_serve_applications(params={'plugin_code': 'face-detector'})
+            if row['status'] != 'RUNNING':
+                break
+            time.sleep(0.2)
+        assert (row['status'], row['meta']['message']) == ('NOT_STARTED', 'The Serve application was deleted')
+    finally:
+        client.close()
+        if not deleted:
+            serving.serve_delete('face-detector', serving_backend.agent.ensure_ray().dashboard_url)
 
 
 def _annotate_and_check(serving_backend, client, faces, matching, samples, tmp_path) -> None:
