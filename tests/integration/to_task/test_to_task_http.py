@@ -63,7 +63,7 @@ def test_put_500s_are_retried_and_recorded_when_they_persist(local_backend, prox
     once, always = f'/tasks/{ids[0]}/annotate_task_data/', f'/tasks/{ids[1]}/annotate_task_data/'
     fault_proxy.faults = [Fault('PUT', once, 500, times=1), Fault('PUT', always, 500)]
     result, logger = run_to_task(url, local_backend.token, project.id)
-    assert result.model_dump() == {
+    assert result.model_dump(exclude={'dry_run', 'run_id', 'summary'}) == {  # the run record: its own tests
         'status': 'SUCCEEDED',
         'message': 'to_task completed. success=3, failed=1',
         'total_tasks': 4,

@@ -153,7 +153,7 @@ def test_dispatches_waits_and_annotates_with_deferred_and_empty_replies():
         1: {'action': 'submit', 'data': {'boxes': [], 'task': 1}},
         2: {'action': 'submit', 'data': {'boxes': [[0, 0, 1, 1]], 'task': 2}},
     }
-    assert result.model_dump() == {
+    assert result.model_dump(exclude={'dry_run', 'run_id', 'summary'}) == {  # the run record: its own tests
         'status': 'SUCCEEDED',
         'message': 'to_task completed. success=2, failed=1',
         'total_tasks': 3,

@@ -137,7 +137,8 @@ class ToTaskAction(BaseAction[ToTaskParams]):
         """The :class:`ToTaskResult` of the run."""
         total, failed, skipped = context.total_tasks, context.failed_count, context.skipped_count
         failed_all = total > 0 and failed == total
-        message = f'to_task {"failed" if failed_all else "completed"}. success={context.success_count}, failed={failed}'
+        verb = 'failed' if failed_all else 'dry run completed' if self.params.dry_run else 'completed'
+        message = f'to_task {verb}. success={context.success_count}, failed={failed}'
         if skipped:
             message += f', skipped={skipped}'
         return ToTaskResult(
@@ -148,6 +149,9 @@ class ToTaskAction(BaseAction[ToTaskParams]):
             failed_count=failed,
             skipped_count=skipped,
             failures=context.failures,
+            dry_run=bool(self.params.dry_run),
+            run_id=context.run_id,
+            summary=context.summary,
         )
 
 

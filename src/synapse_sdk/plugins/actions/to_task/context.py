@@ -8,6 +8,7 @@ from typing import Any
 from synapse_sdk.plugins.actions.to_task.io import TaskHooks
 from synapse_sdk.plugins.actions.to_task.ledger import Ledger
 from synapse_sdk.plugins.actions.to_task.models import InferenceTarget, TaskFailure, ToTaskParams
+from synapse_sdk.plugins.actions.to_task.record import RunRecord
 from synapse_sdk.plugins.context import BackendClientProtocol
 from synapse_sdk.plugins.steps import BaseStepContext
 
@@ -34,3 +35,6 @@ class ToTaskContext(BaseStepContext):
     skipped_count: int = 0
     failures: list[TaskFailure] = field(default_factory=list)
     http: str | None = None  #: the annotate step's HTTP path (``aiohttp``, ``client``)
+    record: RunRecord | None = None  #: the run record (proposals of a dry run; prior data for undo)
+    run_id: str | None = None
+    summary: dict[str, Any] | None = None  #: a dry run's merged proposal summary

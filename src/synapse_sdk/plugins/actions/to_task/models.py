@@ -85,6 +85,17 @@ class ToTaskParams(BaseModel):
     retry_budget_seconds: float = Field(
         default=300, gt=0, description="Seconds the annotate step's requests may spend, together, waiting to be retried"
     )
+    dry_run: bool = Field(
+        default=False,
+        description='Fetch, convert or infer and validate, but write nothing: proposals go to a run record to review',
+    )
+    sample: int | None = Field(default=None, ge=1, description='Only this many of the matching tasks (the first N)')
+    sample_seed: int | None = Field(
+        default=None, description='With sample: a random N of the matching tasks, drawn with this seed'
+    )
+    record_run: bool = Field(
+        default=True, description="Keep a run record (each written task's prior data) so the run can be undone"
+    )
 
     @property
     def max_annotation_bytes(self) -> int:
@@ -96,6 +107,13 @@ class ToTaskParams(BaseModel):
         if 'limit' not in value:
             return value
         return {**value, 'limit': _TaskFilterLimit.model_validate(value).limit}
+
+    @field_validator('sample_seed')
+    @classmethod
+    def _seed_needs_sample(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get('sample') is None:
+            raise PydanticCustomError('seed_without_sample', 'needs sample (how many tasks to draw)')
+        return value
 
     @field_validator('name')
     @classmethod
@@ -136,6 +154,9 @@ class ToTaskResult(BaseModel):
     failed_count: int = 0
     skipped_count: int = 0
     failures: list[TaskFailure] = Field(default_factory=list)
+    dry_run: bool = False  #: nothing was written; ``success_count`` counts proposals
+    run_id: str | None = None  #: the run record (``synapse review RUN``, ``synapse to-task undo RUN``)
+    summary: dict[str, Any] | None = None  #: a dry run's proposals: objects added/removed/changed, per class
 
 
 @dataclass(frozen=True, slots=True)

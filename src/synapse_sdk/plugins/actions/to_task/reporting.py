@@ -9,7 +9,7 @@ from synapse_sdk.enums import LogLevel
 from synapse_sdk.plugins.actions.to_task.context import ToTaskContext
 from synapse_sdk.plugins.actions.to_task.models import TaskFailure, TaskOutcome, TaskProcessStatus
 
-__all__ = ['STEP', 'log_plan', 'record', 'skip_note']
+__all__ = ['STEP', 'dry_run_report', 'log_plan', 'record', 'skip_note']
 
 STEP = 'annotate_task_data'
 
@@ -67,3 +67,37 @@ def skip_note(context: ToTaskContext) -> str | None:
     if ledger is not None and ledger.state.failed:
         note += f'; to retry only the {len(ledger.state.failed)} task(s) that failed before, run with retry_failed=true'
     return note + '.'
+
+
+def dry_run_report(context: ToTaskContext) -> list[tuple[str, str]]:
+    """A dry run's summary table (objects per class) and the commands that review, commit or undo it.
+
+    For a real run: only how to undo it. Lines with their log level.
+    """
+    run_id, params = context.run_id, context.typed_params
+    if run_id is None or params is None:
+        return []
+    if not params.dry_run:
+        return [(f'Run {run_id} recorded: undo it with `synapse to-task undo {run_id}`', 'info')]
+    summary = context.summary or {}
+    lines = [
+        (
+            f'Dry run {run_id}: {context.success_count} task(s) proposed, nothing written '
+            f'({summary.get("added", 0)} objects added, {summary.get("removed", 0)} removed, '
+            f'{summary.get("changed", 0)} changed)',
+            'success',
+        )
+    ]
+    classes = summary.get('classes') or {}
+    if classes:
+        width = max(5, *(len(str(label)) for label in classes))
+        lines.append((f'{"class":<{width}}  {"added":>7} {"removed":>7} {"changed":>7} {"same":>7}', 'info'))
+        for label, counts in classes.items():
+            row = [counts.get(k, 0) for k in ('added', 'removed', 'changed', 'unchanged')]
+            lines.append((f'{label:<{width}}  {row[0]:>7} {row[1]:>7} {row[2]:>7} {row[3]:>7}', 'info'))
+    histogram = summary.get('confidence') or []
+    if any(histogram):
+        bars = ' '.join(f'{i / 10:.1f}:{n}' for i, n in enumerate(histogram) if n)
+        lines.append((f'confidence (bin start: objects) {bars}; {summary.get("unscored", 0)} unscored', 'info'))
+    lines.append((f'Review it: synapse review {run_id}   then: synapse review commit {run_id}', 'info'))
+    return lines

@@ -52,6 +52,8 @@ from synapse_sdk.plugins.actions.to_task.models import (
     TaskProcessStatus,
     ToTaskMethod,
 )
+from synapse_sdk.plugins.actions.to_task.record import RunRecord
+from synapse_sdk.plugins.actions.to_task.summary import summarize
 from synapse_sdk.utils.redact import sanitize_urls
 
 __all__ = ['FlowSettings', 'TaskFlow', 'TaskSteps']
@@ -88,6 +90,7 @@ class FlowSettings:
     #: hooks the plugin did not override: run inline instead of on a worker thread (the built-in
     #: ``convert_data_from_file`` then downloads on the loop)
     inline_hooks: frozenset[str] = frozenset()
+    dry_run: bool = False  #: propose (into the run record) instead of writing
 
 
 def _settled_by_server(exc: ClientError) -> bool:
@@ -107,11 +110,13 @@ class TaskFlow:
         hooks: TaskHooks,
         ledger: Ledger | None = None,
         inference: InferenceTarget | None = None,
+        record: RunRecord | None = None,
     ) -> None:
         self.settings = settings
         self.hooks = hooks
         self.ledger = ledger
         self.inference = inference
+        self.record = record  #: a dry run's proposals; a real run's prior data of each task it writes (undo)
         self.state = ledger.state if ledger is not None and settings.resume else LedgerState()
 
     # ------------------------------------------------------------------ read ahead
@@ -150,6 +155,8 @@ class TaskFlow:
             error = error_text(exc)
             if self.ledger is not None:
                 self.ledger.failed(task_id, error)
+            if self.record is not None:
+                self.record.failed(task_id, error)
             return TaskOutcome(task_id, TaskProcessStatus.FAILED, error)
 
     def _process(self, task_id: int, row: dict[str, Any] | None) -> TaskSteps:
@@ -179,11 +186,25 @@ class TaskFlow:
             data = yield from self._from_inference(task, files, primary)
         if not isinstance(data, dict):
             raise TaskFailed(f'Conversion returned {type(data).__name__}; task data must be an object')
+        return (yield from self._deliver(task_id, task, primary, data))
+
+    def _deliver(self, task_id: int, task: dict[str, Any], primary: dict[str, Any], data: dict[str, Any]) -> TaskSteps:
+        """Propose (a dry run) or write the task's new data, recording what the run record needs."""
+        image = {'url': primary['url'], 'name': file_name(primary)}
+        if self.settings.dry_run:
+            if self.record is not None:
+                current = task.get('data')
+                self.record.propose(task_id, current, data, image, summarize(current, data))
+            return TaskOutcome(task_id, TaskProcessStatus.SUCCESS)
         digest = data_hash(data)
         if self.ledger is not None:
             self.ledger.intent(task_id, digest)
+        if self.record is not None:
+            self.record.before_write(task_id, task.get('data'), data, image)
         yield from self._write(task_id, data, digest)
         self._record_done(task_id, digest)
+        if self.record is not None:
+            self.record.written(task_id, digest)
         return TaskOutcome(task_id, TaskProcessStatus.SUCCESS)
 
     def _files(self, task: dict[str, Any]) -> Generator[Op, Any, list[dict[str, Any]]]:
