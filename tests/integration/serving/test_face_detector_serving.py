@@ -74,6 +74,8 @@ def _annotate_and_check(serving_backend, client, faces, matching, samples, tmp_p
     images = [(s.path.name, s.path.read_bytes()) for s in samples] + [('broken.jpg', b'\xff\xd8 not really')]
     project, ids = _project(client, images, 'faces-served')
 
+    deployed = _dry_run_commit_and_undo(serving_backend, client, project, ids, release['id'], model['id'])
+
     result, logger = run_inference(serving_backend, project, release['id'], model['id'])
 
     assert (result.success_count, result.failed_count) == (12, 1), result.failures
@@ -90,7 +92,30 @@ def _annotate_and_check(serving_backend, client, faces, matching, samples, tmp_p
         false_positives += len(outcome.false_positives)
     assert false_positives <= 2
     messages = [e.data['content'] for e in logger.events('message')]
-    assert any(m.startswith('Pre-processor face-detector: RUNNING') for m in messages), messages
+    assert 'Pre-processor already running' in messages  # the dry run deployed it
+    assert any(m.startswith('Pre-processor face-detector: RUNNING') for m in deployed), deployed
     assert any('window(s) of up to 8 task(s)' in m for m in messages), messages
     app = client.list_serve_applications(params={'plugin_code': 'face-detector'})[0]
     assert app['status'] == 'RUNNING' and app['meta']['url'].endswith('/face-detector/')
+
+
+def _dry_run_commit_and_undo(serving_backend, client, project, ids, release, model) -> list[str]:
+    """The inference method reviewed: a dry run writes nothing, a commit writes the approved, undo takes it back."""
+    from synapse_sdk.plugins.actions.to_task.commit import commit_run, undo_run
+    from synapse_sdk.plugins.actions.to_task.record import open_run
+
+    dry, logger = run_inference(serving_backend, project, release, model, dry_run=True, sample=4)
+    assert (dry.dry_run, dry.success_count) == (True, 4)
+    assert all(client.get_task(t)['data'] == {} for t in ids)
+    with open_run(dry.run_id) as record:
+        entries = list(record.entries())
+        assert [e.task_id for e in entries] == ids[:4]
+        assert all(e.summary['added'] == len(_boxes(e.proposed)) for e in entries)
+        assert sum(e.summary['added'] for e in entries) >= 2  # the samples hold faces (some none)
+        record.decide(ids[:2], 'approved')
+        assert commit_run(record, client).written == 2
+        assert [client.get_task(t)['data'] for t in ids[:2]] == [e.proposed for e in entries[:2]]
+        assert all(client.get_task(t)['data'] == {} for t in ids[2:])
+        assert undo_run(record, client).restored == 2
+    assert all(client.get_task(t)['data'] == {} for t in ids)
+    return [e.data['content'] for e in logger.events('message')]
