@@ -18,6 +18,10 @@ app = typer.Typer(
 
 _FORMATS = 'dm_v1, dm_v2, yolo, coco, pascal'
 
+#: ``synapse dataset convert`` exit codes (docs/datasets.md); 1 is a refused conversion, 2 a usage error
+EXIT_NOTHING_WRITTEN = 3  #: the conversion ran but wrote no item (every item skipped, or none in the source)
+EXIT_ITEMS_SKIPPED = 4  #: some items were skipped; the others were written
+
 
 @app.command('convert')
 @handle_errors
@@ -35,7 +39,13 @@ def convert(
     overwrite: Annotated[bool, typer.Option('--overwrite', help='Replace a non-empty output folder.')] = False,
     as_json: Annotated[bool, typer.Option('--json', help='Print the report as JSON.')] = False,
 ) -> None:
-    """Convert a dataset, e.g. `synapse dataset convert ./coco ./yolo --from coco --to yolo`."""
+    """Convert a dataset, e.g. `synapse dataset convert ./coco ./yolo --from coco --to yolo`.
+
+    Exit codes: 0 every item was converted (annotations may still be skipped or lossy: see the report);
+    1 the conversion was refused, nothing written (bad input as a whole, an unsafe or oversized archive);
+    2 a usage error; 3 nothing written: every item was skipped, or the source holds none (the reason is
+    printed); 4 some items were skipped, the rest was written.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from synapse_sdk.plugins.datasets.converter import get_converter
@@ -57,6 +67,22 @@ def convert(
         typer.echo(report.model_dump_json(indent=2, exclude_none=True))
     else:
         _render(report)
+    _exit_for(report)
+
+
+def _exit_for(report: ConversionReport) -> None:
+    """Exit :data:`EXIT_NOTHING_WRITTEN` or :data:`EXIT_ITEMS_SKIPPED` (with one line on stderr) when they apply."""
+    from rich.markup import escape
+
+    if report.items_written == 0:
+        raise fail(escape(f'nothing written: {report.skipped_summary()}'), EXIT_NOTHING_WRITTEN)
+    if report.items_skipped:
+        err_console.print(
+            f'[yellow]Warning:[/] {escape(report.skipped_summary())}; the other {report.items_written} were written',
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_ITEMS_SKIPPED)
 
 
 @app.command('validate')

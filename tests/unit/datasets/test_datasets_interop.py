@@ -145,7 +145,7 @@ def test_our_yolo_follows_ultralytics_layout(tmp_path: Path):
     get_converter('dm_v2', 'yolo').convert(tmp_path / 'dm', tmp_path / 'y')
     config = yaml.safe_load((tmp_path / 'y' / 'dataset.yaml').read_text())
     assert config == {
-        'path': str(tmp_path / 'y'),
+        'path': '.',  # relative: the folder can be moved
         'train': 'train/images',
         'val': 'valid/images',
         'test': 'test/images',

@@ -1,17 +1,34 @@
-"""Names that come from inside a dataset: refuse absolute and ``..`` paths, pair annotations with images."""
+"""Names that come from inside a dataset: refuse absolute and ``..`` paths, pair annotations with images.
+
+Also :func:`extract_zip`, the one way a dataset ``.zip`` is unpacked: unsafe names, links and archives
+that expand too much (count, size, ratio; declared sizes checked first, written bytes counted while
+extracting) are refused, and nothing of a refused archive is left on disk.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from synapse_sdk.exceptions import ValidationError
 from synapse_sdk.plugins.datasets.formats import IMAGE_EXTENSIONS
 
-__all__ = ['extract_zip', 'find_image', 'flat_name', 'inside', 'safe_relative', 'split_for']
+__all__ = ['ZIP_LIMITS', 'extract_zip', 'find_image', 'flat_name', 'inside', 'safe_relative', 'split_for', 'zip_limit']
 
 _DRIVE = re.compile(r'^[A-Za-z]:')
+
+#: ``(environment variable, default)`` of each limit on a dataset ``.zip``; the variable overrides the default.
+ZIP_LIMITS = {
+    'members': ('SYNAPSE_DATASET_MAX_MEMBERS', 200_000),  # number of members
+    'unpacked': ('SYNAPSE_DATASET_MAX_UNPACKED_BYTES', 32 << 30),  # sum of the members' sizes (32 GiB)
+    'ratio': ('SYNAPSE_DATASET_MAX_RATIO', 100),  # unpacked / packed size, of the archive and of each member
+}
+_RATIO_FROM = 1 << 20  #: a member's own ratio is checked from 1 MiB up (tiny files compress by odd amounts)
+_CHUNK = 1 << 20
 
 
 def safe_relative(name: str) -> PurePosixPath | None:
@@ -62,21 +79,132 @@ def split_for(stem: str) -> str:
     return 'train' if hashlib.sha1(stem.encode()).digest()[0] < 205 else 'valid'
 
 
-def extract_zip(archive: Path, dest: Path) -> list[str]:
-    """Extract ``archive`` under ``dest``; refuse the whole archive when any member is absolute or has ``..``.
+def zip_limit(kind: str) -> int:
+    """The limit ``kind`` of :data:`ZIP_LIMITS`: its environment variable when set, else the default."""
+    name, default = ZIP_LIMITS[kind]
+    raw = os.environ.get(name, '').strip()
+    if not raw:
+        return default
+    value = int(raw) if raw.isdigit() else 0
+    if value < 1:
+        raise ValidationError(
+            f'{name} must be a positive whole number, got {raw!r}; unset it to use the default ({default})',
+            {name: raw},
+        )
+    return value
 
-    Returns the member names extracted. Symlink members are refused too.
+
+def extract_zip(archive: Path, dest: Path) -> list[str]:
+    """Extract ``archive`` under ``dest`` and return the member names; refuse it whole when it is unsafe.
+
+    Refused before anything is written: a member that is absolute, has ``..`` or is a symlink, more
+    members than ``SYNAPSE_DATASET_MAX_MEMBERS``, declared sizes summing to more than
+    ``SYNAPSE_DATASET_MAX_UNPACKED_BYTES``, or an expansion ratio (the archive's, or a member's of 1 MiB or
+    more) above ``SYNAPSE_DATASET_MAX_RATIO``. While extracting, the bytes written are counted against the
+    declared sizes (which an archive can misstate), and a corrupt member refuses the archive too; then what
+    was extracted is removed again. Raises :class:`ValidationError` naming the archive, the member and the limit.
     """
-    with zipfile.ZipFile(archive) as zf:
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValidationError(f'{archive.name}: not a readable zip archive ({exc})', {'file': str(archive)}) from exc
+    with zf:
         members = zf.infolist()
-        for info in members:
-            is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
-            if safe_relative(info.filename) is None or is_link:
-                raise ValidationError(
-                    f"{archive.name}: unsafe member path '{info.filename}' (absolute, '..' or a link); "
-                    'nothing was extracted',
-                    {'file': str(archive), 'member': info.filename},
-                )
-        for info in members:
-            zf.extract(info, dest)
+        targets = _check_members(archive, members)
+        dest.mkdir(parents=True, exist_ok=True)
+        before = set(os.listdir(dest))
+        try:
+            for info, relative in zip(members, targets, strict=True):
+                _extract_member(archive, zf, info, dest.joinpath(*relative.parts))
+        except BaseException:
+            for name in set(os.listdir(dest)) - before:  # leave nothing of a refused archive behind
+                path = dest / name
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            raise
     return [info.filename for info in members]
+
+
+def _refuse(archive: Path, what: str, **details: object) -> ValidationError:
+    return ValidationError(f'{archive.name}: {what}', {'file': str(archive), **details})
+
+
+def _check_members(archive: Path, members: list[zipfile.ZipInfo]) -> list[PurePosixPath]:
+    """The safe relative path of each member, after checking names, count, declared sizes and ratios."""
+    limit = zip_limit('members')
+    if len(members) > limit:
+        raise _refuse(
+            archive,
+            f'{len(members)} members, more than the {limit} allowed (SYNAPSE_DATASET_MAX_MEMBERS); '
+            'refused as a possible zip bomb, nothing was extracted',
+            members=len(members),
+        )
+    targets: list[PurePosixPath] = []
+    for info in members:
+        relative = safe_relative(info.filename)
+        is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
+        if relative is None or is_link:
+            raise _refuse(
+                archive,
+                f"unsafe member path '{info.filename}' (absolute, '..' or a link); nothing was extracted",
+                member=info.filename,
+            )
+        targets.append(relative)
+    total = sum(info.file_size for info in members)
+    limit, ratio = zip_limit('unpacked'), zip_limit('ratio')
+    packed = max(1, archive.stat().st_size)
+    if total > limit:
+        raise _refuse(
+            archive,
+            f'its members declare {total} bytes, more than the {limit} allowed (SYNAPSE_DATASET_MAX_UNPACKED_BYTES); '
+            'refused as a possible zip bomb, nothing was extracted',
+            unpacked=total,
+        )
+    if total > ratio * packed:
+        raise _refuse(
+            archive,
+            f'expands {total // packed}x ({total} bytes from {packed}), more than the {ratio}x allowed '
+            '(SYNAPSE_DATASET_MAX_RATIO); refused as a possible zip bomb, nothing was extracted',
+            unpacked=total,
+        )
+    for info in members:
+        if info.file_size >= _RATIO_FROM and info.file_size > ratio * max(1, info.compress_size):
+            raise _refuse(
+                archive,
+                f"member '{info.filename}' expands {info.file_size // max(1, info.compress_size)}x "
+                f'({info.file_size} bytes from {info.compress_size}), more than the {ratio}x allowed '
+                '(SYNAPSE_DATASET_MAX_RATIO); refused as a possible zip bomb, nothing was extracted',
+                member=info.filename,
+            )
+    return targets
+
+
+def _extract_member(archive: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+    """Write one member, streamed, never more bytes than it declares."""
+    try:
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        written = 0
+        with zf.open(info) as source, open(target, 'xb') as out:
+            while chunk := source.read(_CHUNK):
+                written += len(chunk)
+                if written > info.file_size:
+                    raise _refuse(
+                        archive,
+                        f"member '{info.filename}' expands beyond the {info.file_size} bytes it declares; "
+                        'refused as a possible zip bomb, nothing was kept',
+                        member=info.filename,
+                    )
+                out.write(chunk)
+    except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+        raise _refuse(
+            archive, f"member '{info.filename}' clashes with another member ({exc.strerror}); nothing was kept"
+        ) from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as exc:
+        raise _refuse(
+            archive, f"member '{info.filename}' cannot be read ({exc}); nothing was kept", member=info.filename
+        ) from exc

@@ -87,6 +87,21 @@ class ConversionReport(BaseModel):
         """Whether nothing was skipped or found bad."""
         return not (self.items_skipped or self.annotations_skipped or self.problems)
 
+    def skipped_summary(self) -> str:
+        """One line on the items left out: their count per reason and the first problem, with where it was."""
+        if not self.items_seen:
+            return 'the source holds no items'
+        if not self.items_skipped:
+            return f'{self.items_seen} items seen, none written'
+        counts = Counter(skipped.reason.value for skipped in self.items_skipped)
+        text = f'{len(self.items_skipped)} of {self.items_seen} items skipped ('
+        text += ', '.join(f'{reason}: {count}' for reason, count in sorted(counts.items())) + ')'
+        first = next((p for p in self.problems if p.reason.value in counts), None)
+        if first is not None:
+            where = f'{first.file}:{first.line}' if first.line is not None else first.file
+            text += f'; first: {where}: {first.message}'
+        return text
+
 
 class ReportBuilder:
     """A cheap mutable accumulator; :meth:`build` freezes it into a :class:`ConversionReport`."""

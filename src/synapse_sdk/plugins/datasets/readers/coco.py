@@ -1,4 +1,6 @@
-"""COCO: ``[split/]annotations.json`` with images beside it, read in two streaming passes.
+"""COCO: ``[split/]annotations.json`` or ``annotations/instances_<split>.json``, read in two streaming passes.
+
+Where the files and their images may lie: :mod:`.coco_layout`.
 
 Pass 1 keeps categories, images and, per annotation, only ``(image_id, byte offset, length)``;
 pass 2 re-reads each image's annotations by offset. Memory stays small for any file size.
@@ -20,18 +22,18 @@ from synapse_sdk.exceptions import ValidationError
 from synapse_sdk.plugins.datasets._classes import ClassDetails, ClassMap
 from synapse_sdk.plugins.datasets._hub import HubItem
 from synapse_sdk.plugins.datasets._jsonstream import JsonStreamError, iter_top_level_arrays, line_of
-from synapse_sdk.plugins.datasets._paths import inside
-from synapse_sdk.plugins.datasets.formats import SPLITS, DatasetFormat
+from synapse_sdk.plugins.datasets._paths import inside, safe_relative
+from synapse_sdk.plugins.datasets.formats import DatasetFormat
 from synapse_sdk.plugins.datasets.models.coco import COCOAnnotation, COCOCategory, COCOImage
 from synapse_sdk.plugins.datasets.options import ConvertOptions
 from synapse_sdk.plugins.datasets.readers.base import Reader, first_error
+from synapse_sdk.plugins.datasets.readers.coco_layout import COCOSource, locate_sources, regular_files
 from synapse_sdk.plugins.datasets.readers.coco_objects import coco_annotation_to_dm, plain_boxes
-from synapse_sdk.plugins.datasets.report import ReportBuilder, SkipReason
+from synapse_sdk.plugins.datasets.report import ReportBuilder, SkippedItem, SkipReason
 
 __all__ = ['COCOIndex', 'COCOReader']
 
 _WANTED = frozenset({'images', 'annotations', 'categories'})
-_NAMES = ('annotations.json', 'instances.json', 'person_keypoints.json')
 
 
 class COCOIndex:
@@ -116,30 +118,16 @@ class COCOIndex:
 
 
 class COCOReader(Reader):
-    """COCO instances / person keypoints; flat ``root/annotations.json`` or ``root/<split>/annotations.json``."""
+    """COCO instances / person keypoints, in any layout :func:`locate_sources` reads."""
 
     format = DatasetFormat.COCO
 
     def __init__(self, root: Path, report: ReportBuilder, options: ConvertOptions, only: Path | None = None) -> None:
-        super().__init__(root if only is None else only.parent, report, options, only)
-        self.files: list[tuple[str | None, Path]] = []
-        if only is not None:
-            self.files = [(None, only)]
-        elif (root / 'train').is_dir() and (root / 'valid').is_dir():
-            self.has_splits = True
-            for split in SPLITS:
-                found = _annotation_file(root / split)
-                if found is not None:
-                    self.files.append((split, found))
-        else:
-            found = _annotation_file(root)
-            if found is None:
-                raise ValidationError(
-                    f'{root}: no annotations.json (nor train/ and valid/ splits)', {'root': str(root)}
-                )
-            self.files = [(None, found)]
-        self.indexes = [(split, path, COCOIndex(path, report, self._rel(path))) for split, path in self.files]
-        categories = {cid: c for _, _, index in self.indexes for cid, c in index.categories.items()}
+        root, self.sources = locate_sources(root, only)
+        super().__init__(root, report, options, only)
+        self.has_splits = any(source.split for source in self.sources)
+        self.indexes = [(source, COCOIndex(source.path, report, self._rel(source.path))) for source in self.sources]
+        categories = {cid: c for _, index in self.indexes for cid, c in index.categories.items()}
         self.categories = categories
         self.classes = ClassMap.from_list([categories[cid].name for cid in sorted(categories)])
         self.classes.coco_ids = dict(enumerate(sorted(categories)))
@@ -150,7 +138,8 @@ class COCOReader(Reader):
         self._names = {cid: category.name for cid, category in categories.items()}
         point_counts = {len(c.keypoints) for c in categories.values() if c.keypoints}
         self.kpt_shape = (max(point_counts), 3) if point_counts else None
-        self._files: frozenset[str] = frozenset()  #: regular files beside the annotation file being read
+        #: the image folders of the annotation file being read, each with its regular files (None: unread)
+        self._dirs: list[tuple[Path, frozenset[str] | None]] = []
 
     def _rel(self, path: Path) -> str:
         return os.path.relpath(path, self.root).replace(os.sep, '/')
@@ -161,38 +150,58 @@ class COCOReader(Reader):
 
     def total(self) -> int:
         """Number of images."""
-        return sum(len(index.images) for _, _, index in self.indexes)
+        return sum(len(index.images) for _, index in self.indexes)
 
     def __iter__(self) -> Iterator[HubItem]:
         """One item per ``images`` entry; annotations come by offset from pass 1."""
-        for split, path, index in self.indexes:
-            file = self._rel(path)
+        for source, index in self.indexes:
+            file = self._rel(source.path)
             orphans = index.orphans()
             if orphans:
                 self._drop(orphans, SkipReason.IMAGE_MISSING)
                 self.report.problem(file, None, SkipReason.IMAGE_MISSING, f'{orphans} annotations name no image')
-            self._files = _regular_files(path.parent)
-            with open(path, 'rb') as fh:
+            self._dirs = [(folder, regular_files(folder)) for folder in source.image_dirs if folder.is_dir()]
+            with open(source.path, 'rb') as fh:
                 for image in index.images:
-                    item = self._item(split, path.parent, image, index, fh, file)
+                    item = self._item(source, image, index, fh, file)
                     if item is not None:
                         yield item
 
-    def _item(self, split, folder: Path, image: COCOImage, index: COCOIndex, fh, file: str) -> HubItem | None:
+    def _find(self, file_name: str) -> Path | None:
+        """The image ``file_name`` names in the first image folder holding it (one set lookup for plain names)."""
+        plain = '/' not in file_name and '\\' not in file_name
+        for folder, names in self._dirs:
+            if plain and names is not None:
+                if file_name in names:
+                    return folder / file_name
+                continue
+            path = inside(folder, file_name)
+            if path is not None and path.is_file():
+                return path
+        return None
+
+    def _tried(self, source: COCOSource) -> str:
+        """The image folders of ``source``, relative to the dataset root, for a message."""
+        names = [os.path.relpath(folder, self.root).replace(os.sep, '/') for folder in source.image_dirs]
+        return ', '.join('./' if name == '.' else f'{name}/' for name in names)
+
+    def _item(self, source: COCOSource, image: COCOImage, index: COCOIndex, fh, file: str) -> HubItem | None:
         report = self.report
         report.items_seen += 1
+        split = source.split
         stem = os.path.splitext(image.file_name.replace('\\', '/'))[0]
         name = f'{split}/{stem}' if split else stem
-        path = inside(folder, image.file_name)
-        if path is None:
+        if safe_relative(image.file_name) is None:
             report.skip_item(
                 name, SkipReason.UNSAFE_PATH, f"file_name '{image.file_name}' leaves the dataset", file=file
             )
             self._drop(index.count(image.id), SkipReason.UNSAFE_PATH)
             return None
-        listed = image.file_name in self._files and '\\' not in image.file_name  # a file when the folder was read
-        if not listed and not path.is_file():
-            report.skip_item(name, SkipReason.IMAGE_MISSING, f'no image {image.file_name}', file=file)
+        path = self._find(image.file_name)
+        if path is None:
+            detail = f'no image {image.file_name}'  # the report's problems also say where it was looked for
+            report.items_skipped.append(SkippedItem(item=name, reason=SkipReason.IMAGE_MISSING, detail=detail))
+            report.problem(file, None, SkipReason.IMAGE_MISSING, f'{detail} (looked in {self._tried(source)})')
             self._drop(index.count(image.id), SkipReason.IMAGE_MISSING)
             return None
         item = HubItem(name, stem.lstrip('/'), split, path, file, width=image.width, height=image.height)
@@ -231,20 +240,3 @@ class COCOReader(Reader):
             return
         for tool, anns in converted.items():
             item.entry.setdefault(tool, []).extend(anns)
-
-
-def _regular_files(folder: Path) -> frozenset[str]:
-    """Names of the regular files (or links to one) in ``folder``: one directory read instead of a stat per image."""
-    try:
-        with os.scandir(folder) as entries:
-            return frozenset(entry.name for entry in entries if entry.is_file())
-    except OSError:
-        return frozenset()
-
-
-def _annotation_file(folder: Path) -> Path | None:
-    for name in _NAMES:
-        if (folder / name).is_file():
-            return folder / name
-    found = sorted(folder.glob('*.json')) if folder.is_dir() else []
-    return found[0] if len(found) == 1 else None

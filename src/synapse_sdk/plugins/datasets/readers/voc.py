@@ -32,8 +32,12 @@ def _text(node: Element | None, tag: str, default: str | None = None) -> str | N
 
 
 def parse_voc_xml(data: bytes) -> VOCAnnotation:
-    """Parse one VOC XML (defusedxml: entities and DTDs refused); raises ValueError on bad input."""
-    root = fromstring(data)
+    """Parse one VOC XML; raises ValueError on bad input, :class:`DefusedXmlException` on a DTD or entity.
+
+    defusedxml refuses any ``<!DOCTYPE>`` (so no entity is ever declared, let alone expanded: a "billion
+    laughs" file costs nothing) and external references; a VOC annotation never needs either.
+    """
+    root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     if root.tag != 'annotation':
         raise ValueError(f'root element is <{root.tag}>, expected <annotation>')
     size = root.find('size')
@@ -118,7 +122,11 @@ class VOCReader(Reader):
             report.items_skipped.append(SkippedItem(item=name, reason=SkipReason.INVALID_XML, detail=str(exc)))
             report.problem(file, line, SkipReason.INVALID_XML, str(exc))
             return None
-        except (DefusedXmlException, ValueError) as exc:
+        except DefusedXmlException as exc:
+            detail = f'{type(exc).__name__}: a DTD or entity (<!DOCTYPE>, <!ENTITY>) is not allowed in a VOC annotation'
+            report.skip_item(name, SkipReason.INVALID_XML, detail, file=file)
+            return None
+        except ValueError as exc:
             detail = first_error(exc) if isinstance(exc, PydanticValidationError) else str(exc) or type(exc).__name__
             reason = SkipReason.INVALID_VALUE if isinstance(exc, PydanticValidationError) else SkipReason.INVALID_XML
             report.skip_item(name, reason, detail, file=file)

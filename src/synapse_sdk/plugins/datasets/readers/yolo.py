@@ -6,12 +6,12 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError as PydanticValidationError
 
 from synapse_sdk.exceptions import ValidationError
 from synapse_sdk.plugins.datasets._classes import ClassMap
 from synapse_sdk.plugins.datasets._hub import HubItem
+from synapse_sdk.plugins.datasets._yaml import load_dataset_yaml
 from synapse_sdk.plugins.datasets.formats import IMAGE_EXTENSIONS, DatasetFormat
 from synapse_sdk.plugins.datasets.models.yolo import YoloDatasetConfig
 from synapse_sdk.plugins.datasets.options import ConvertOptions
@@ -32,11 +32,9 @@ def load_yolo_config(root: Path) -> tuple[YoloDatasetConfig | None, list[str]]:
     for file_name in _CONFIG_FILES:
         path = root / file_name
         if path.is_file():
+            raw = load_dataset_yaml(path, file_name) or {}  # size-capped, anchors and aliases refused
             try:
-                raw = yaml.safe_load(path.read_text(encoding='utf-8')) or {}
                 config = YoloDatasetConfig.model_validate(raw)
-            except yaml.YAMLError as exc:
-                raise ValidationError(f'{file_name}: not valid YAML: {exc}', {'file': str(path)}) from exc
             except PydanticValidationError as exc:
                 raise ValidationError(f'{file_name}: {first_error(exc)}', {'file': str(path)}) from exc
             break

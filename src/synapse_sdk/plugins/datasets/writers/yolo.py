@@ -204,7 +204,7 @@ class YoloWriter(Writer):
         """Write ``dataset.yaml`` (Ultralytics keys) and ``classes.txt``."""
         names = self.classes.ordered_names()
         splits = {s for s in self.splits_written if s}
-        config: dict[str, Any] = {'path': str(self.setup.final)}
+        config: dict[str, Any] = {'path': '.'}  # the folder of dataset.yaml: the dataset can be moved
         if self.setup.split_layout:
             for split in ('train', 'valid'):
                 (self.out / split / 'images').mkdir(parents=True, exist_ok=True)
