@@ -92,5 +92,6 @@ def test_sys_exit_in_an_action_is_exit_1_with_one_line(tmp_path):
     assert (done.returncode, done.stdout, done.stderr) == (
         1,
         '',
-        'Error: Action execution failed: the action called sys.exit(4); raise an exception to report a failure\n',
+        'Error: Action execution failed: the action called sys.exit(4); raise an exception to report a failure '
+        '(plugin/nap.py:16, in leave); run again with --debug for the full traceback\n',
     )

@@ -23,7 +23,7 @@ def login(
     ] = None,
 ) -> None:
     """Check the token against the backend, then save host and token to the config file (mode 0600)."""
-    from synapse_sdk.clients.credentials import verify_and_save
+    from synapse_sdk.clients.login import verify_and_save
 
     saved = verify_and_save(host, token, tenant=tenant, path=config)
     console.print(f'Logged in to {host.rstrip("/")}; credentials saved to {saved}')

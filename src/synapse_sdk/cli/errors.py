@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
+import threading
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, ParamSpec, TextIO, TypeVar
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, ParamSpec, TextIO, TypeVar
 
 import typer
 from rich.console import Console
 
-from synapse_sdk.exceptions import ActionNotFoundError, SynapseError
+from synapse_sdk.exceptions import ActionNotFoundError, ExecutionError, StepError, SynapseError
 
 P = ParamSpec('P')
 R = TypeVar('R')
@@ -27,9 +31,41 @@ EXIT_FAILED = 1  #: the run failed (an error, or a result whose status is FAILED
 EXIT_PARTIAL = 3  #: the run finished, but some items failed (``failed_count > 0``); 2 is a usage error
 
 
+DEBUG_HINT = 'run again with --debug for the full traceback'
+
+Channel = Literal['log', 'run']
+
+
+class Echoes:
+    """The last warnings printed this command, per channel, so one warning sent down both prints once.
+
+    A run reports a warning to its logger (the progress display) and to the ``synapse_sdk`` logger
+    (for library callers), one right after the other; whichever arrives first prints, and the same
+    text from the other channel is then dropped, once per print. Only the last :attr:`WINDOW`
+    warnings of each channel are remembered, so a long run's memory stays flat.
+    """
+
+    WINDOW = 64
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._recent: dict[Channel, deque[str]] = {'log': deque(maxlen=self.WINDOW), 'run': deque(maxlen=self.WINDOW)}
+
+    def first(self, text: str, channel: Channel) -> bool:
+        """Whether ``text`` from ``channel`` should print (False: the other channel just printed it)."""
+        other: Channel = 'run' if channel == 'log' else 'log'
+        with self._lock:
+            if text in self._recent[other]:
+                self._recent[other].remove(text)
+                return False
+            self._recent[channel].append(text)
+            return True
+
+
 @dataclass
 class _State:
     debug: bool = False
+    echoes: Echoes = field(default_factory=Echoes)
 
 
 state = _State()
@@ -65,6 +101,40 @@ def show_warning(
     Console(stderr=True, highlight=False, soft_wrap=True).print(f'Warning: {text}', style='yellow', markup=False)
 
 
+class _ConsoleHandler(logging.Handler):
+    """``synapse_sdk`` log records at WARNING and above as one ``Warning:`` (or ``Error:``) line on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = ' '.join(record.getMessage().split())
+        except Exception:  # a record whose arguments do not format: logging's own report
+            self.handleError(record)
+            return
+        if not state.echoes.first(text, 'log'):
+            return
+        label = 'Warning' if record.levelno < logging.ERROR else record.levelname.capitalize()
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f'{label}: {text}', style='yellow', markup=False)
+
+
+@contextmanager
+def _sdk_log_lines() -> Iterator[None]:
+    """Print the SDK's warnings as one line each, where otherwise logging's last resort prints them bare.
+
+    Nothing is added when logging is configured (a handler anywhere up the ``synapse_sdk`` chain).
+    """
+    logger = logging.getLogger('synapse_sdk')
+    state.echoes = Echoes()
+    if logger.hasHandlers():
+        yield
+        return
+    handler = _ConsoleHandler(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Run a command, turning expected errors into one line on stderr and exit code 1.
 
@@ -86,7 +156,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         asked = bool(kwargs.pop('debug', False)) if adds_debug else False
         debug = asked or state.debug
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _sdk_log_lines():
             warnings.showwarning = show_warning
             try:
                 return func(*args, **kwargs)
@@ -100,7 +170,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
                     err_console.print_exception()
                 from synapse_sdk.utils.redact import redact
 
-                raise fail(redact(_message(exc))) from exc
+                raise fail(redact(_message(exc, debug=debug))) from exc
 
     if adds_debug and signature is not None:
         option: Any = Annotated[bool, typer.Option('--debug', help=_DEBUG_HELP)]
@@ -112,11 +182,17 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _message(exc: BaseException) -> str:
+def _message(exc: BaseException, *, debug: bool = False) -> str:
     text = _one_line(exc)
-    if isinstance(exc, ActionNotFoundError) and 'available' in exc.details:
+    if isinstance(exc, ActionNotFoundError) and 'available' in exc.details and 'available actions:' not in text:
         available = ', '.join(exc.details['available']) or 'none'
         text = f'{text}; available actions: {available}'
+    if isinstance(exc, ExecutionError | StepError) and not debug:
+        from synapse_sdk.plugins._tracebacks import user_frame
+
+        where = user_frame(exc)
+        text = f'{text} ({where})' if where else text
+        text = f'{text}; {DEBUG_HINT}'
     return text
 
 

@@ -35,12 +35,21 @@ def parse_params(text: str | None) -> dict[str, Any] | None:
             raise ValueError(
                 f'{file} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8'
             ) from None
+    from synapse_sdk.plugins._params_limits import MAX_PARAMS_BYTES, load_params_text
+
+    if len(text) > MAX_PARAMS_BYTES // 4:  # large: size and depth checked before parsing, naming the limit
+        return load_params_text(text, source)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f'{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}') from None
+    except RecursionError:
+        return load_params_text(text, source)  # names where the depth limit was passed
     if not isinstance(value, dict):
         raise ValueError(f'{source} must be a JSON object like {{"name": "value"}}, got {type(value).__name__}')
+    from synapse_sdk.plugins._params_limits import check_params_shape
+
+    check_params_shape(value)
     return value
 
 
@@ -60,6 +69,10 @@ def run(
             "(e.g. 'http://127.0.0.1:8265').",
         ),
     ] = None,
+    allow_unknown_params: Annotated[
+        bool,
+        typer.Option('--allow-unknown-params', help='Run even with params keys the action does not know (logged).'),
+    ] = False,
 ) -> None:
     """Run one action and print its result as JSON (job mode prints the job id).
 
@@ -72,11 +85,13 @@ def run(
 
     values = parse_params(params)
     kwargs: dict[str, Any] = {}
-    if mode is ExecutionMode.LOCAL:
-        if ray_address:
-            raise fail('--ray-address applies to --mode task or --mode job')
+    if allow_unknown_params:
+        kwargs['allow_unknown_params'] = True
+    if mode is ExecutionMode.LOCAL and ray_address:
+        raise fail('--ray-address applies to --mode task or --mode job')
+    if mode in (ExecutionMode.LOCAL, ExecutionMode.TASK):  # task mode streams the actor's progress and logs
         kwargs['logger_factory'] = lambda: render.RichProgressLogger(verbose=verbose)
-    elif ray_address:
+    if ray_address:
         kwargs['ray_address'] = ray_address
     result = run_plugin(str(path), action, values, mode=mode, **kwargs)
     render.print_result(result)

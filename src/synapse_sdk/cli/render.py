@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskProgres
 from rich.table import Table
 from rich.text import Text
 
+from synapse_sdk.cli.errors import state
 from synapse_sdk.enums import LogLevel
 from synapse_sdk.loggers import BaseLogger, LogEntry, ProgressRecord
 from synapse_sdk.loggers._console import format_eta
@@ -97,6 +98,8 @@ class RichProgressLogger(BaseLogger):
             text = str(data['message'])
         else:
             text = f'{entry.event} {json.dumps(data, default=str, ensure_ascii=False)}'
+        if entry.level is LogLevel.WARNING and not state.echoes.first(' '.join(text.split()), 'run'):
+            return  # the same warning just printed from the `synapse_sdk` logger
         prefix = f'[{entry.step}] ' if entry.step else ''
         self._print(prefix + text, _STYLES.get(entry.level))
 

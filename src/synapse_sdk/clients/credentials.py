@@ -14,22 +14,24 @@ local backend (in-process, or the URL that ``synapse local serve`` recorded).
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from synapse_sdk.clients.backend.client import BackendClient
+from synapse_sdk.clients.base.call import safe_target
 from synapse_sdk.clients.base.pagination import _origin
 
 __all__ = [
     'config_path',
+    'explain_refusal',
     'forget_credentials',
     'read_config',
     'resolve_credentials',
     'same_host',
-    'verify_and_save',
+    'token_source',
     'write_config',
 ]
 
@@ -116,23 +118,6 @@ def resolve_credentials(
     return out
 
 
-def verify_and_save(
-    host: str, token: str, *, tenant: str | None = None, path: str | os.PathLike[str] | None = None
-) -> Path:
-    """Check the token with one authenticated request, then merge host/token/tenant into the config file."""
-    from synapse_sdk.exceptions import AuthenticationError
-
-    with BackendClient(host, token, tenant=tenant) as client:
-        try:
-            client.projects.list({'page_size': 1}, list_all=True)
-        except AuthenticationError as exc:
-            raise AuthenticationError(401, f'The backend refused the token ({exc.detail}); nothing was saved') from exc
-    updates: dict[str, Any] = {'host': host.rstrip('/') + '/', 'access_token': token}
-    if tenant:
-        updates['tenant'] = tenant
-    return write_config(updates, path)
-
-
 def forget_credentials(path: str | os.PathLike[str] | None = None) -> bool:
     """Drop host and tokens from the config file; False when there were none."""
     config = read_config(path)
@@ -144,3 +129,60 @@ def forget_credentials(path: str | os.PathLike[str] | None = None) -> bool:
     file.unlink()
     write_config(kept, file)
     return True
+
+
+def token_source(token: str, *, config_file: str | os.PathLike[str] | None = None) -> str | None:
+    """Where ``token`` was configured: ``'SYNAPSE_ACCESS_TOKEN'``, ``'the config file <path>'``, or None.
+
+    Only compares; the token is never shown. A config file that cannot be read counts as not holding it.
+    """
+    if _same_secret(os.environ.get(_ENV['access_token']), token):
+        return _ENV['access_token']
+    try:
+        saved = read_config(config_file).get('access_token')
+    except ValueError:
+        saved = None
+    if isinstance(saved, str) and _same_secret(saved, token):
+        return f'the config file {config_path(config_file)}'
+    return None
+
+
+def explain_refusal(detail: object, base_url: str, token: str | None, *, kind: str = 'access_token') -> str:
+    """The text of a 401 from ``base_url``: the backend's answer, then which token it refused and what to do.
+
+    ``kind`` is the constructor argument the token was given as (``access_token`` or ``user_token``).
+    The text never holds the token, and survives :func:`~synapse_sdk.utils.redact.redact` unchanged.
+    """
+    answer = _sentence(detail)
+    url = shown_url(base_url)
+    login = f'`synapse login --host {url}`'
+    variable = _ENV['access_token']
+    if not token:
+        return f'{answer} The backend at {url} needs an access token; run {login}, or set {variable}'
+    source = token_source(token) if kind == 'access_token' else None
+    if source is None:
+        return (
+            f'{answer} The backend at {url} refused the {kind.replace("_", " ")} given to the client; '
+            f'pass a valid one, or run {login} and make the client with create_backend_client()'
+        )
+    if source == variable:
+        return (
+            f'{answer} The backend at {url} refused the access token from {variable} (an environment variable); '
+            f'set a valid one there, or unset it to use the one {login} saves'
+        )
+    return f'{answer} The backend at {url} refused the access token saved in {source}; run {login} to save a valid one'
+
+
+def _same_secret(a: str | None, b: str) -> bool:
+    return a is not None and hmac.compare_digest(a.encode(), b.encode())
+
+
+def _sentence(detail: object) -> str:
+    text = ' '.join(str(detail or 'Authentication failed').split())
+    return text if text.endswith(('.', '!', '?')) else f'{text}.'
+
+
+def shown_url(base_url: str) -> str:
+    """``scheme://host[:port]/path`` of the backend, without user info or query."""
+    scheme = base_url.partition('://')[0]
+    return f'{scheme}://{safe_target(base_url)}'

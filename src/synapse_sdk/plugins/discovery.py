@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from synapse_sdk.plugins._config_sync import ConfigSyncResult
     from synapse_sdk.plugins.context import PluginEnvironment
 
-__all__ = ['PluginDiscovery', 'load_entrypoint']
+__all__ = ['PluginDiscovery', 'action_not_found', 'load_entrypoint']
 
 _cache: dict[tuple[str, int, int], PluginDiscovery] = {}
 _module_cache: dict[str, PluginDiscovery] = {}
@@ -147,10 +147,7 @@ class PluginDiscovery:
         """The action's entry in config.yaml."""
         spec = self.config.actions.get(name)
         if spec is None:
-            available = self.list_actions()
-            raise ActionNotFoundError(
-                f"Action '{name}' not found", {'available': available, 'plugin': self.config.code}
-            )
+            raise action_not_found(name, self.list_actions(), plugin=self.config.code)
         return spec
 
     def get_action_class(self, name: str) -> type[BaseAction[Any]]:
@@ -332,3 +329,11 @@ def _qualified(target: Any) -> str:
 
 def _slug(label: str) -> str:
     return re.sub(r'[^a-z0-9]+', '-', label.lower()).strip('-') or 'plugin'
+
+
+def action_not_found(name: str, available: list[str], where: str = '', **details: Any) -> ActionNotFoundError:
+    """``Action '<name>' not found[ <where>]; available actions: a, b`` with ``details['available']``."""
+    listed = ', '.join(available) or 'none'
+    return ActionNotFoundError(
+        f"Action '{name}' not found{where}; available actions: {listed}", {'available': list(available), **details}
+    )

@@ -1,9 +1,10 @@
 """The worker side of Ray runs: ``python -m synapse_sdk.plugins.entrypoint``.
 
-It reads the run from the environment (``SYNAPSE_ACTION_ENTRYPOINT``, ``SYNAPSE_ACTION_PARAMS`` or
-``SYNAPSE_ACTION_PARAMS_FILE``, ``SYNAPSE_JOB_ID`` ...), loads the plugin's credentials from the
-job's own package ``SYNAPSE_SECRETS_MODULE`` (deleted once read) or ``SYNAPSE_SECRETS_FILE`` (never
-from the command line or env vars), runs the action through the one runner every
+It reads the run from the environment (``SYNAPSE_ACTION_ENTRYPOINT``, ``SYNAPSE_JOB_ID`` ...), loads
+the plugin's credentials and the action's params from the job's own package ``SYNAPSE_SECRETS_MODULE``
+(deleted once read) or ``SYNAPSE_SECRETS_FILE`` (never from the command line or env vars; params set
+by older submitters in ``SYNAPSE_ACTION_PARAMS``/``SYNAPSE_ACTION_PARAMS_FILE`` are still read),
+runs the action through the one runner every
 executor uses, and prints the result as one JSON record between ``__SYNAPSE_RESULT_START__`` and
 ``__SYNAPSE_RESULT_END__`` (a failure as one record between the ``ERROR`` markers, exit code 1).
 When the run belongs to a backend job, events, progress, metrics and the final status and result
@@ -16,7 +17,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,8 @@ def run_entrypoint(
     job_id: str | None = None,
     report_job_id: str | None = None,
     language: str | None = None,
+    allow_unknown: bool | None = None,
+    wrap_logger: Callable[[BaseLogger | None], BaseLogger] | None = None,
 ) -> Any:
     """Load and run one action; the shared core of the job worker and the task-mode actor.
 
@@ -90,6 +94,9 @@ def run_entrypoint(
         job_id: ``ctx.job_id``.
         report_job_id: the backend job to report progress, logs and the result to, if any.
         language: ``ctx.language``.
+        allow_unknown: run despite unknown params keys (a warning names them); default: refused.
+        wrap_logger: builds the run's logger around the reporting one (None when not reporting):
+            task mode relays every update to the caller this way.
     """
     from synapse_sdk.plugins._backend import default_client
     from synapse_sdk.plugins._function_action import action_class_for
@@ -100,9 +107,14 @@ def run_entrypoint(
     action = load_entrypoint(target, plugin_dir) if isinstance(target, str) else target
     action_cls = action_class_for(action)
     client = _client_or_none() if report_job_id else None
-    logger: BaseLogger = JobLogger(client, report_job_id) if client and report_job_id else ConsoleLogger(sys.stdout)
+    reporting: BaseLogger | None = JobLogger(client, report_job_id) if client and report_job_id else None
+    if wrap_logger is not None:
+        logger = wrap_logger(reporting)
+    else:
+        logger = reporting or ConsoleLogger(sys.stdout)
     try:
-        validated = validate_params(action_cls, params)
+        warnings: list[str] = []
+        validated = validate_params(action_cls, params, allow_unknown=allow_unknown, warnings=warnings)
         ctx = RuntimeContext(
             logger=logger,
             env=dict(env or {}),
@@ -111,6 +123,8 @@ def run_entrypoint(
             language=language,
             client_factory=None if client is not None else default_client,
         )
+        for message in warnings:
+            logger.warning(message)
         result = run_action(action_cls, validated, ctx)
     except BaseException as exc:
         if not logger.finished:
@@ -192,22 +206,38 @@ def _keep_from_children(package_dir: str) -> None:
     os.environ[_JOB_CONFIG_ENV] = json.dumps(config)
 
 
-def _load_secrets(environ: dict[str, str]) -> list[str]:
-    """Merge the run's credentials into the environment, mark them secret and return their values.
+@dataclass
+class _Shipped:
+    """What the job's own package carried: credentials (their values, for masking), params, strictness."""
 
-    They come from the job's own package (``SYNAPSE_SECRETS_MODULE``, deleted once read) or from a
-    file (``SYNAPSE_SECRETS_FILE``).
+    secrets: list[str] = field(default_factory=list)
+    params: dict[str, Any] | None = None
+    allow_unknown: bool | None = None
+
+
+def _load_secrets(environ: dict[str, str]) -> _Shipped:
+    """Merge the run's credentials into the environment, mark them secret; return them with the run's params.
+
+    They come from the job's own package (``SYNAPSE_SECRETS_MODULE``, deleted once read: the params
+    travel in it too, so neither appears in Ray's job metadata) or from a file (``SYNAPSE_SECRETS_FILE``).
     """
     module = environ.get('SYNAPSE_SECRETS_MODULE')
     name = environ.get('SYNAPSE_SECRETS_FILE')
     if not module and not name:
-        return []
+        return _Shipped()
+    shipped = _Shipped()
     try:
         if module:
             package = json.loads(_take_secrets_package(module))
             if not isinstance(package, dict) or package.get('run') != module:
                 raise ValueError('the package belongs to another run')
             secrets = package['secrets']
+            if 'params' in package:
+                if not isinstance(package['params'], dict):
+                    raise ValueError('the params are not an object')
+                shipped.params = package['params']
+            allow = package.get('allow_unknown')
+            shipped.allow_unknown = allow if isinstance(allow, bool) else None
         else:
             secrets = json.loads(Path(str(name)).read_text(encoding='utf-8'))
     except (OSError, ValueError, KeyError) as exc:
@@ -215,7 +245,8 @@ def _load_secrets(environ: dict[str, str]) -> list[str]:
     values = {str(k): str(v) for k, v in secrets.items()}
     add_secret(*values.values())
     environ.update(values)
-    return [v for v in values.values() if len(v) >= 6]
+    shipped.secrets = [v for v in values.values() if len(v) >= 6]
+    return shipped
 
 
 def _mask_known(value: Any, secrets: list[str]) -> Any:
@@ -264,7 +295,7 @@ def _emit(start: str, payload: dict[str, Any], end: str) -> None:
 def main(environ: dict[str, str] | None = None) -> int:
     """Run the action the environment describes; 0 on success, 1 on failure."""
     env = os.environ if environ is None else environ
-    shipped: list[str] = []
+    shipped = _Shipped()
     try:
         shipped = _load_secrets(env)  # type: ignore[arg-type]
         entrypoint = env.get('SYNAPSE_ACTION_ENTRYPOINT')
@@ -272,12 +303,13 @@ def main(environ: dict[str, str] | None = None) -> int:
             raise PluginError('SYNAPSE_ACTION_ENTRYPOINT is not set: the worker does not know which action to run')
         result = run_entrypoint(
             entrypoint,
-            _params(env),
+            shipped.params if shipped.params is not None else _params(env),
             plugin_dir=Path.cwd(),
             env=_plugin_env(env),
             job_id=env.get('SYNAPSE_JOB_ID') or env.get('RAY_JOB_ID'),
             report_job_id=env.get('SYNAPSE_JOB_ID'),
             language=env.get('SYNAPSE_LANGUAGE') or 'en',
+            allow_unknown=shipped.allow_unknown,
         )
     except Exception as exc:
         error = {
@@ -292,7 +324,7 @@ def main(environ: dict[str, str] | None = None) -> int:
         _emit(ERROR_START, error, ERROR_END)
         return 1
     # the record is read back as printed: only the run's own credentials are masked in it
-    _emit(RESULT_START, _mask_known(result_payload(result), shipped), RESULT_END)
+    _emit(RESULT_START, _mask_known(result_payload(result), shipped.secrets), RESULT_END)
     return 0
 
 

@@ -44,6 +44,7 @@ def run_plugin(
     *,
     mode: str | ExecutionMode = ExecutionMode.LOCAL,
     action_cls: Any | None = None,
+    allow_unknown_params: bool | None = None,
     **executor_kwargs: Any,
 ) -> Any:
     """Run ``action`` of a plugin.
@@ -57,7 +58,12 @@ def run_plugin(
         params: the action's params.
         mode: ``local`` and ``task`` return the action's result; ``job`` returns the job id.
         action_cls: run this action class or ``@action`` function directly, skipping discovery.
-        **executor_kwargs: passed to the executor (``env``, ``job_id``, ``ray_address``, ...).
+        allow_unknown_params: run despite params keys the action's model does not know; a warning
+            names them. By default they are refused before anything runs, in every mode, naming the
+            closest known key (``unknown param 'projet': did you mean 'project'?``);
+            ``SYNAPSE_ALLOW_UNKNOWN_PARAMS=1`` relaxes them where this is not given.
+        **executor_kwargs: passed to the executor (``env``, ``job_id``, ``ray_address``, ``logger_factory``
+            (local and task modes), ``connect_timeout`` (task mode), ...).
     """
     try:
         resolved = ExecutionMode(mode)
@@ -76,7 +82,8 @@ def run_plugin(
         if discovery is not None and discovery.config is not None and discovery.config.env:
             env = discovery.plugin_env().merge(executor_kwargs.pop('env', None))
             executor_kwargs['env'] = env
-        return LocalExecutor(**executor_kwargs).execute(action_cls, params)
+        return LocalExecutor(allow_unknown_params=allow_unknown_params, **executor_kwargs).execute(action_cls, params)
+    executor_kwargs['allow_unknown_params'] = allow_unknown_params
     return _run_on_ray(resolved, discovery, action, action_cls, params, executor_kwargs)
 
 

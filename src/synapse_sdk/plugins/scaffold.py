@@ -2,7 +2,8 @@
 
 Every category gets ``config.yaml``, ``pyproject.toml``, ``requirements.txt``, ``README.md``,
 ``.gitignore``, ``.synapseignore`` and a ``plugin/`` package whose actions run out of the box
-with their default params.
+with their default params, except pre-annotation's ``ToTaskAction`` subclass: it annotates a
+project's tasks on a backend, so it runs with params naming the project.
 """
 
 from __future__ import annotations
@@ -73,7 +74,9 @@ CATEGORY_ACTIONS: dict[PluginCategory, tuple[ActionTemplate, ...]] = {
         ActionTemplate('auto_label', 'auto_label', 'auto_label', RunMethod.TASK, 'Suggest a box around clicks'),
     ),
     PluginCategory.PRE_ANNOTATION: (
-        ActionTemplate('to_task', 'to_task', 'ToTaskAction', RunMethod.JOB, 'Pre-annotate tasks'),
+        ActionTemplate(
+            'to_task', 'to_task', 'ToTask', RunMethod.JOB, 'Fill tasks with annotations from files or a model'
+        ),
     ),
     PluginCategory.POST_ANNOTATION: (
         ActionTemplate('post_process', 'post_process', 'PostProcessAction', RunMethod.TASK, 'Clean up annotations'),
@@ -89,7 +92,7 @@ _CATEGORY_FIELDS: dict[PluginCategory, dict[str, Any]] = {
     PluginCategory.EXPORT: {'supported_data_types': ['image']},
     PluginCategory.UPLOAD: {'supported_data_types': ['image']},
     PluginCategory.SMART_TOOL: {'annotation_category': 'image', 'annotation_type': 'bbox', 'smart_tool': 'interactive'},
-    PluginCategory.PRE_ANNOTATION: {'data_type': 'text'},
+    PluginCategory.PRE_ANNOTATION: {'data_type': 'image', 'tasks': ['image.object_detection']},
 }
 
 _FILES = {

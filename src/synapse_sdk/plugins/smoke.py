@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from synapse_sdk.exceptions import SynapseError
+from synapse_sdk.exceptions import ExecutionError, StepError, SynapseError
 from synapse_sdk.loggers import BaseLogger, NoOpLogger
 from synapse_sdk.utils.redact import redact
 
@@ -88,8 +88,17 @@ def check_actions(
                 continue
             result = run_plugin(str(path), key, values, logger_factory=logger_factory)
         except (SynapseError, Exception) as exc:  # one verdict per action, whatever it raised
-            detail = redact(' '.join(str(exc).split()) or type(exc).__name__)
+            detail = redact(_failure_detail(exc))
             checks.append(ActionCheck(key, CheckStatus.FAILED, time.perf_counter() - started, detail))
             continue
         checks.append(ActionCheck(key, CheckStatus.PASSED, time.perf_counter() - started, result=result))
     return checks
+
+
+def _failure_detail(exc: BaseException) -> str:
+    """The error on one line; for an action that raised, with the line of the plugin's code it came from."""
+    from synapse_sdk.plugins._tracebacks import user_frame
+
+    text = ' '.join(str(exc).split()) or type(exc).__name__
+    where = user_frame(exc) if isinstance(exc, ExecutionError | StepError) else None
+    return f'{text} ({where})' if where else text

@@ -51,7 +51,7 @@ def test_plugin_run_on_ray_from_the_cli(ray_cluster):
         app, ['plugin', 'run', 'add', *params, '--mode', 'task', '--ray-address', ray_cluster.gcs_address]
     )
     assert task.exit_code == 0, task.output
-    assert json.loads(task.output) == {'sum': 3}
+    assert json.loads(task.stdout) == {'sum': 3}  # the actor's messages go to stderr
 
     job = runner.invoke(
         app, ['plugin', 'run', 'add', *params, '--mode', 'job', '--ray-address', ray_cluster.dashboard_url]

@@ -113,7 +113,7 @@ def test_token_reaches_the_worker_outside_the_shared_working_dir(ray_cluster, jo
     assert credentials == {
         'token_sha256': hashlib.sha256(TOKEN.encode()).hexdigest(),
         'host': 'http://127.0.0.1:9/',
-        'params_in_env': True,
+        'params_in_env': False,  # params travel in the job's own package, never in env vars
         'token': '***',  # the action returned the token itself: the worker masks it in its record
         'secrets_on_path': [],  # read and deleted before the action ran
         'echo': LOOKALIKES,  # values that only look like secrets come back unchanged
@@ -142,10 +142,10 @@ def test_token_reaches_the_worker_outside_the_shared_working_dir(ray_cluster, jo
         assert files_containing(ray_cluster, token) == []  # logs, unpacked packages: nowhere on the node
 
 
-def test_large_params_travel_as_a_file(jobs):
+def test_large_params_travel_in_the_jobs_package(jobs):
     blob = 'x' * 40000
     job_id = jobs.submit('blob', {'blob': blob})
-    assert jobs.wait(job_id, timeout_seconds=60) == {'length': 40000, 'params_file': '.synapse_params.json'}
+    assert jobs.wait(job_id, timeout_seconds=60) == {'length': 40000, 'params_file': None}
     assert blob not in json.dumps(jobs.jobs.get_job_info(job_id).runtime_env)
 
 

@@ -121,7 +121,11 @@ def test_run_in_the_current_folder_with_default_params(plugin, monkeypatch):
             ['count', '--params', '{"upto": 0}'],
             'Parameter validation failed: upto: Input should be greater than or equal to 1',
         ),
-        (['boom'], 'Action execution failed: it broke token=***'),
+        (
+            ['boom'],
+            'Action execution failed: it broke token=*** (plugin/actions.py:30, in boom); '
+            'run again with --debug for the full traceback',
+        ),
         (['greet', '--mode', 'cluster'], None),
     ],
 )

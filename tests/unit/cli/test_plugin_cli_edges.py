@@ -104,7 +104,8 @@ def test_sys_exit_in_an_action_is_a_one_line_error(plugin):
     result = invoke('run', 'leaves')
     assert (result.exit_code, result.stderr) == (
         1,
-        'Error: Action execution failed: the action called sys.exit(4); raise an exception to report a failure\n',
+        'Error: Action execution failed: the action called sys.exit(4); raise an exception to report a failure '
+        '(plugin/hello.py:20, in leaves); run again with --debug for the full traceback\n',
     )
 
 
@@ -113,11 +114,17 @@ def test_ctrl_c_exits_130_with_one_line(plugin):
     assert (result.exit_code, result.stdout, result.stderr) == (130, '', 'Interrupted\n')
 
 
-def test_unknown_params_warn_and_the_run_goes_on(plugin):
+def test_unknown_params_are_refused_before_the_run(plugin):
     result = invoke('run', 'greet', '--params', '{"nam": "Ada"}')
+    assert (result.exit_code, result.stdout) == (1, '')
+    assert result.stderr == "Error: Parameter validation failed: unknown param 'nam': did you mean 'name'?\n"
+
+
+def test_unknown_params_run_with_the_explicit_opt_in(plugin):
+    result = invoke('run', 'greet', '--params', '{"nam": "Ada"}', '--allow-unknown-params')
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {'message': 'Hello world!'}
-    assert "unknown parameter 'nam'; did you mean 'name'?\n" in result.stderr
+    assert "ignoring unknown param 'nam' (allow_unknown_params is on)" in result.stderr
 
 
 def test_a_params_file_that_is_not_utf8_is_named(plugin):

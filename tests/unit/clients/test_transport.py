@@ -136,7 +136,14 @@ def test_rate_limit_error_carries_retry_after_when_retries_run_out() -> None:
     ('status', 'body', 'cls', 'text'),
     [
         (400, {'name': ['required']}, RequestValidationError, '400: {"name":["required"]}'),
-        (401, {'detail': 'Invalid token.'}, AuthenticationError, '401: Invalid token.'),
+        (
+            401,
+            {'detail': 'Invalid token.'},
+            AuthenticationError,
+            '401: Invalid token. The backend at https://api.example.com/ refused the access token given to the client; '
+            'pass a valid one, or run `synapse login --host https://api.example.com/` and make the client with '
+            'create_backend_client()',
+        ),
         (404, {'detail': 'Task 9 not found'}, NotFoundError, '404: Task 9 not found'),
         (422, {'detail': 'data: must be an object'}, RequestValidationError, '422: data: must be an object'),
         (500, 'boom', ServerError, '500: boom'),

@@ -68,13 +68,18 @@ def test_scaffold_of_every_category_runs_with_default_params(category, tmp_path,
     assert (config.code, config.category) == (code, category)
     assert list(config.actions) == [a.key for a in CATEGORY_ACTIONS[category]]
     monkeypatch.chdir(folder)
-    for spec in CATEGORY_ACTIONS[category]:
-        run = runner.invoke(app, ['plugin', 'run', spec.key])
-        assert run.exit_code == 0, run.output
-        assert isinstance(json.loads(run.stdout), dict)
-    report = runner.invoke(app, ['plugin', 'test'])
-    assert report.exit_code == 0, report.output
-    assert f'{len(CATEGORY_ACTIONS[category])} passed, 0 failed, 0 skipped' in report.stdout
+    if category is PluginCategory.PRE_ANNOTATION:  # a real ToTask needs a project: tests/integration/plugins
+        report = runner.invoke(app, ['plugin', 'test'])
+        assert report.exit_code == 0, report.output
+        assert '0 passed, 0 failed, 1 skipped' in report.stdout
+    else:
+        for spec in CATEGORY_ACTIONS[category]:
+            run = runner.invoke(app, ['plugin', 'run', spec.key])
+            assert run.exit_code == 0, run.output
+            assert isinstance(json.loads(run.stdout), dict)
+        report = runner.invoke(app, ['plugin', 'test'])
+        assert report.exit_code == 0, report.output
+        assert f'{len(CATEGORY_ACTIONS[category])} passed, 0 failed, 0 skipped' in report.stdout
     discovered = PluginDiscovery.discover_actions(folder)
     assert sorted(discovered) == sorted(a.key for a in CATEGORY_ACTIONS[category])
     sync = runner.invoke(app, ['plugin', 'update-config'])

@@ -17,7 +17,7 @@ from synapse_sdk.clients.backend.surface import BackendSurface
 from synapse_sdk.clients.base.call import Call
 from synapse_sdk.clients.base.client import AsyncHTTPClient, HTTPClient
 from synapse_sdk.clients.base.retry import RetryBudget, RetryPolicy
-from synapse_sdk.exceptions import ClientError, NotFoundError
+from synapse_sdk.exceptions import AuthenticationError, ClientError, NotFoundError
 from synapse_sdk.utils.urls import canonical_url
 
 if TYPE_CHECKING:
@@ -40,8 +40,31 @@ def backend_auth_headers(
     return headers
 
 
-class BackendClient(BackendSurface, HTTPClient):
-    """Synchronous client of the platform API (or the local backend, which serves the same API)."""
+class _ExplainsRefusals:
+    """A 401 from the backend names its URL, where the refused token came from, and ``synapse login``."""
+
+    base_url: str
+    _token: str | None
+    _token_kind: str
+
+    def _keep_token(self, access_token: str | None, user_token: str | None) -> None:
+        self._token = user_token or access_token
+        self._token_kind = 'user_token' if user_token else 'access_token'
+
+    def _refused(self, error: ClientError) -> ClientError:
+        from synapse_sdk.clients.credentials import explain_refusal
+
+        detail = explain_refusal(error.detail, self.base_url, self._token, kind=self._token_kind)
+        return AuthenticationError(error.status_code, detail)
+
+
+class BackendClient(_ExplainsRefusals, BackendSurface, HTTPClient):
+    """Synchronous client of the platform API (or the local backend, which serves the same API).
+
+    A token the backend refuses raises :class:`~synapse_sdk.exceptions.AuthenticationError` whose text
+    names the backend's URL and where the token came from (``SYNAPSE_ACCESS_TOKEN``, the config file, or
+    this constructor), never the token; the backend's own answer is on ``__cause__``.
+    """
 
     def __init__(
         self,
@@ -56,6 +79,7 @@ class BackendClient(BackendSurface, HTTPClient):
     ) -> None:
         headers = backend_auth_headers(access_token, user_token=user_token, tenant=tenant)
         HTTPClient.__init__(self, base_url, headers, timeout=timeout, transport=transport, retry=retry)
+        self._keep_token(access_token, user_token)
         self._tenant = tenant
         self._identity: str | None = None
         self._mount(self)
@@ -110,7 +134,7 @@ class BackendClient(BackendSurface, HTTPClient):
         return identity
 
 
-class AsyncBackendClient(BackendSurface, AsyncHTTPClient):
+class AsyncBackendClient(_ExplainsRefusals, BackendSurface, AsyncHTTPClient):
     """The async twin: the same methods, each returning an awaitable."""
 
     def __init__(
@@ -126,6 +150,7 @@ class AsyncBackendClient(BackendSurface, AsyncHTTPClient):
     ) -> None:
         headers = backend_auth_headers(access_token, user_token=user_token, tenant=tenant)
         AsyncHTTPClient.__init__(self, base_url, headers, timeout=timeout, transport=transport, retry=retry)
+        self._keep_token(access_token, user_token)
         self._mount(self)
 
     def __repr__(self) -> str:

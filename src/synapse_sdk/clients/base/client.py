@@ -120,13 +120,15 @@ class _Core:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug('%s %s -> %d', method, safe_target(url), reply.status)
         if reply.status >= 400:
-            raise error_for_response(
-                reply.status,
-                reply.content,
-                reply.content_type,
-                reply.retry_after,
-                foreign_url=None if self._same_origin(url) else url,
+            own = self._same_origin(url)
+            error = error_for_response(
+                reply.status, reply.content, reply.content_type, reply.retry_after, foreign_url=None if own else url
             )
+            if reply.status == 401 and own:
+                explained = self._refused(error)
+                if explained is not error:
+                    raise explained from error  # the backend's own answer stays on __cause__
+            raise error
         if 300 <= reply.status < 400:  # redirects are not followed: a token must never travel to another host
             raise ClientError(reply.status, f'Redirect not followed: {method} {safe_target(url)}')
         if call.response == 'bytes':
@@ -139,6 +141,10 @@ class _Core:
             return json.loads(reply.content)
         except ValueError:
             raise ClientError(reply.status, f'Expected JSON from {method} {safe_target(url)}') from None
+
+    def _refused(self, error: ClientError) -> ClientError:
+        """The error for a 401 from the backend itself; a client that knows its credentials explains it."""
+        return error
 
     def capped_body(self, method: str, url: str, status: int, headers: Mapping[str, str], limit: int) -> CappedBody:
         """A collector of a body's chunks that refuses more than ``limit`` bytes."""

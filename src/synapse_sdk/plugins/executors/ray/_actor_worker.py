@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from synapse_sdk.exceptions import ExecutionError
@@ -47,7 +47,15 @@ class ActionWorker:
             loaded = self._targets[target] = load_entrypoint(target, os.getcwd())
         return loaded
 
-    def run(self, target: Any, params: Mapping[str, Any], *, raw: bool = True) -> tuple[str, Any]:
+    def run(
+        self,
+        target: Any,
+        params: Mapping[str, Any],
+        *,
+        raw: bool = True,
+        allow_unknown: bool | None = None,
+        wrap_logger: Any = None,
+    ) -> tuple[str, Any]:
         """``('ok', result)`` or ``('error', exception)``; action errors never kill the actor."""
         from synapse_sdk.plugins.entrypoint import result_payload, run_entrypoint
 
@@ -60,10 +68,22 @@ class ActionWorker:
                 job_id=environ.get('SYNAPSE_JOB_ID'),
                 report_job_id=environ.get('SYNAPSE_JOB_ID'),
                 language=environ.get('SYNAPSE_LANGUAGE') or 'en',
+                allow_unknown=allow_unknown,
+                wrap_logger=wrap_logger,
             )
         except Exception as exc:
             return 'error', _portable(exc)
         return 'ok', result if raw else result_payload(result)
+
+    def stream(
+        self, target: Any, params: Mapping[str, Any], *, raw: bool = True, allow_unknown: bool | None = None
+    ) -> Iterator[Any]:
+        """:meth:`run` as a Ray streaming generator: batches of the run's log and progress updates, then its outcome."""
+        from synapse_sdk.plugins.executors.ray._relay import relay_run
+
+        yield from relay_run(
+            lambda wrap: self.run(target, params, raw=raw, allow_unknown=allow_unknown, wrap_logger=wrap)
+        )
 
 
 def _portable(exc: Exception) -> Exception:

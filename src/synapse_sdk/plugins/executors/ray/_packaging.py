@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     'ALWAYS_EXCLUDED',
@@ -233,17 +234,29 @@ def build_archive(
     return target
 
 
-def secrets_module(secrets: Mapping[str, str], destination: str | os.PathLike[str]) -> tuple[str, Path]:
-    """Write a one-job credentials package under ``destination``; returns its name and folder.
+def secrets_module(
+    secrets: Mapping[str, str],
+    destination: str | os.PathLike[str],
+    *,
+    params: Mapping[str, Any] | None = None,
+    allow_unknown: bool | None = None,
+) -> tuple[str, Path]:
+    """Write a one-job package of credentials and params under ``destination``; returns its name and folder.
 
-    The file is ``{"run": <name>, "secrets": {...}}`` with a random name: Ray names a package by the
-    hash of its files (not of its folder's name), so the name inside makes every job's package
-    distinct and its URI says nothing about the content.
+    The file is ``{"run": <name>, "secrets": {...}, "params": {...}}`` with a random name: Ray names a
+    package by the hash of its files (not of its folder's name), so the name inside makes every job's
+    package distinct and its URI says nothing about the content. Params travel here, not in env vars,
+    the entrypoint or metadata (which Ray shows and logs), as a param may hold a secret.
     """
     name = f'{SECRETS_MODULE_PREFIX}{secrets_lib.token_hex(16)}'
     folder = Path(destination) / 'synapse-secrets' / name
     folder.mkdir(parents=True, mode=0o700)
+    content: dict[str, Any] = {'run': name, 'secrets': dict(secrets)}
+    if params is not None:
+        content['params'] = dict(params)
+    if allow_unknown is not None:
+        content['allow_unknown'] = allow_unknown
     fd = os.open(folder / SECRETS_MODULE_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, 'w', encoding='utf-8') as file:
-        json.dump({'run': name, 'secrets': dict(secrets)}, file)
+        json.dump(content, file, separators=(',', ':'))
     return name, folder

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from synapse_sdk.enums import ExecutionMode
+from synapse_sdk.plugins._params_check import allow_unknown_default
 from synapse_sdk.plugins.executors.ray._ray import DEFAULT_DASHBOARD_URL
 from synapse_sdk.plugins.executors.ray.actor import RayActorExecutor
 from synapse_sdk.plugins.executors.ray.job import RayJobExecutor
@@ -64,17 +65,26 @@ def run(
     """
     resolved = ExecutionMode(mode)
     working_dir = executor_kwargs.pop('working_dir', None)
+    allow_unknown = allow_unknown_default(executor_kwargs.pop('allow_unknown_params', None))
+    logger_factory = executor_kwargs.pop('logger_factory', None)
     config = None
     if discovery is not None and getattr(discovery, 'path', None) is not None:
         working_dir = working_dir or discovery.path
         config = discovery.config
     if resolved is ExecutionMode.TASK:
         ray_address = executor_kwargs.pop('ray_address', None) or 'auto'
-        return _task_executor(ray_address, working_dir, config, executor_kwargs).execute(action_cls, params)
+        executor = _task_executor(ray_address, working_dir, config, executor_kwargs)
+        logger = logger_factory() if logger_factory is not None else None
+        return executor.execute(action_cls, params, logger=logger, allow_unknown_params=allow_unknown)
     if resolved is ExecutionMode.JOB:
         dashboard = executor_kwargs.pop('dashboard_url', None) or executor_kwargs.pop('dashboard_address', None)
         dashboard = dashboard or dashboard_for(executor_kwargs.pop('ray_address', None))
-        executor = RayJobExecutor(dashboard, working_dir, config=config, **executor_kwargs)
         by_key = config is not None and action in (config.actions or {})
-        return executor.submit(action if by_key else action_cls, params)
+        if by_key:  # refused here, before anything is submitted (the worker checks again)
+            from synapse_sdk.plugins._function_action import action_class_for
+            from synapse_sdk.plugins.executors._run import validate_params
+
+            validate_params(action_class_for(action_cls), params, allow_unknown=allow_unknown)
+        jobs = RayJobExecutor(dashboard, working_dir, config=config, **executor_kwargs)
+        return jobs.submit(action if by_key else action_cls, params, allow_unknown_params=allow_unknown)
     raise ValueError(f"mode '{resolved.value}' does not run on Ray; use 'task' or 'job'")

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from synapse_sdk.exceptions import ExecutionError, ExecutorError
+from synapse_sdk.loggers import BaseLogger, ConsoleLogger
+from synapse_sdk.plugins._params_check import allow_unknown_default
 from synapse_sdk.plugins.executors.ray._actor_worker import ActionWorker
 from synapse_sdk.plugins.executors.ray._auth import auth_failure_hint, init_ray, is_auth_failure
+from synapse_sdk.plugins.executors.ray._connect import check_reachable, connect_timeout, gcs_wait_environ, not_answering
 from synapse_sdk.plugins.executors.ray._failures import runtime_env_failure
 from synapse_sdk.plugins.executors.ray._packaging import build_archive
 from synapse_sdk.plugins.executors.ray._placement import DEFAULT_PLACEMENT_TIMEOUT, DEFAULT_START_TIMEOUT, await_start
 from synapse_sdk.plugins.executors.ray._ray import import_ray, loopback_environ, upload_runtime_env
+from synapse_sdk.plugins.executors.ray._relay import follow
 from synapse_sdk.plugins.executors.ray._runtime_env import PluginRuntime, worker_environ
 from synapse_sdk.plugins.executors.ray._target import checked_params, resolve_action
 from synapse_sdk.utils.redact import add_secret, redact
@@ -41,6 +46,13 @@ class RayActorExecutor:
             installed); None waits for ever.
         placement_timeout: seconds to wait while no node of the cluster has the resources asked
             (``num_cpus``/``num_gpus``/``memory``), e.g. for an autoscaler to add one, before failing.
+        connect_timeout: seconds connecting to the cluster may take (default 30, or
+            ``SYNAPSE_RAY_CONNECT_TIMEOUT``); a closed port fails at once, with the address named.
+        logger_factory: builds the caller-side logger of each run, on which the actor's log messages
+            and progress are replayed as they arrive (default: :class:`~synapse_sdk.loggers.ConsoleLogger`,
+            as local mode).
+        allow_unknown_params: run despite params keys the action's model does not know (a warning
+            names them); by default they are refused (``SYNAPSE_ALLOW_UNKNOWN_PARAMS=1`` relaxes).
     """
 
     def __init__(
@@ -59,8 +71,14 @@ class RayActorExecutor:
         config: Any | None = None,
         start_timeout: float | None = DEFAULT_START_TIMEOUT,
         placement_timeout: float = DEFAULT_PLACEMENT_TIMEOUT,
+        connect_timeout: float | None = None,
+        logger_factory: Callable[[], BaseLogger] | None = None,
+        allow_unknown_params: bool | None = None,
     ) -> None:
         self.ray_address = ray_address
+        self.connect_timeout = connect_timeout
+        self.logger_factory = logger_factory
+        self.allow_unknown_params = allow_unknown_params
         self.start_timeout = start_timeout
         self.placement_timeout = placement_timeout
         self.runtime = PluginRuntime.from_dir(working_dir, config)
@@ -90,9 +108,15 @@ class RayActorExecutor:
             ray = import_ray()
             if not ray.is_initialized():
                 loopback_environ()
+                timeout = connect_timeout(self.connect_timeout)
+                check_reachable(self.ray_address, timeout)
+                started = time.monotonic()
                 try:
-                    init_ray(ray, self.ray_address, log_to_driver=False, logging_level='WARNING')
+                    with gcs_wait_environ(timeout):
+                        init_ray(ray, self.ray_address, log_to_driver=False, logging_level='WARNING')
                 except (ConnectionError, RuntimeError, ValueError) as exc:
+                    if not is_auth_failure(exc) and time.monotonic() - started >= timeout:
+                        raise ExecutorError(not_answering(self.ray_address, timeout, _first(exc))) from exc
                     raise ExecutorError(_connect_failure(self.ray_address, exc)) from exc
             self._ray = ray
         return self._ray
@@ -161,33 +185,50 @@ class RayActorExecutor:
 
     # ------------------------------------------------------------------ running
     def execute(
-        self, action: Any, params: Mapping[str, Any] | BaseModel | None = None, *, timeout: float | None = None
+        self,
+        action: Any,
+        params: Mapping[str, Any] | BaseModel | None = None,
+        *,
+        timeout: float | None = None,
+        logger: BaseLogger | None = None,
+        allow_unknown_params: bool | None = None,
     ) -> Any:
         """Run ``action`` (a class, an ``@action`` function, an action key or an entrypoint) in the actor.
 
         Returns the action's result as returned (a dict of its JSON form when ``action`` was given
-        by name). Bad params of a class or function fail here, before anything is sent.
+        by name). Bad params of a class or function fail here, before anything is sent. The run's
+        log messages and progress are replayed on ``logger`` (default: one from ``logger_factory``)
+        as they arrive; it is finished when the run ends.
 
         Raises:
             ExecutionError: the action failed, or the actor died (it is replaced on the next call)
                 or did not answer within ``timeout`` seconds; the message names the action.
         """
+        allow = allow_unknown_default(
+            self.allow_unknown_params if allow_unknown_params is None else allow_unknown_params
+        )
         resolved = resolve_action(action, self.runtime)
-        payload = checked_params(resolved, params)
+        payload = checked_params(resolved, params, allow_unknown=allow)
         if self._actor is None:
             self._actor = self._start(resolved.label)
         ray = self._connect()  # the connection a _start made, now or on an earlier call
         target = resolved.entrypoint if _by_name(resolved, self.runtime.plugin_dir) else resolved.action
         raw = resolved.action is not None
-        ref = self._actor.run.remote(target, payload, raw=raw)
+        sink = logger if logger is not None else (self.logger_factory or ConsoleLogger)()
+        stream = self._actor.stream.options(num_returns='streaming').remote(
+            target, payload, raw=raw, allow_unknown=allow
+        )
         try:
-            outcome, value = ray.get(ref, timeout=timeout)
+            outcome, value = follow(ray, stream, sink, timeout, lambda: ray.kill(self._actor))
         except Exception as exc:
             self._replace()
             raise ExecutionError(
                 f"Ray actor execution failed: action '{resolved.label}': {_ray_failure(exc, timeout)}",
                 {'action': resolved.label, 'exception': type(exc).__name__},
             ) from exc
+        finally:
+            if not sink.finished:
+                sink.finish()
         if outcome == 'error':
             raise value
         return value
@@ -216,6 +257,10 @@ def _by_name(resolved: Any, plugin_dir: Path | None) -> bool:
     return Path(file).resolve().is_relative_to(plugin_dir)
 
 
+def _first(exc: BaseException) -> str:
+    return (redact(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def _connect_failure(address: str | None, exc: BaseException) -> str:
     where = f'Cannot connect to the Ray cluster at {address!r}'
     if is_auth_failure(exc):
@@ -235,7 +280,7 @@ def _start_failure(exc: BaseException) -> str:
 
 def _ray_failure(exc: BaseException, timeout: float | None) -> str:
     name = type(exc).__name__
-    if name == 'GetTimeoutError':
+    if name in ('GetTimeoutError', 'RunTimeout'):
         return f'no answer within {timeout} s; the actor was stopped'
     if 'ActorDied' in name or 'ActorError' in name or 'ActorUnavailable' in name:
         return 'the actor process died (crashed or was killed); a new actor starts on the next call'

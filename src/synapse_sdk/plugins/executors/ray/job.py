@@ -15,12 +15,13 @@ from pydantic import BaseModel
 
 from synapse_sdk.enums import JobStatus
 from synapse_sdk.exceptions import ExecutorError, JobFailedError, SynapseError
+from synapse_sdk.plugins._params_check import allow_unknown_default
 from synapse_sdk.plugins.entrypoint import ERROR_END, ERROR_START, RESULT_END, RESULT_START
 from synapse_sdk.plugins.executors.ray._auth import auth_failure_hint, is_auth_failure
 from synapse_sdk.plugins.executors.ray._failures import runtime_env_failure
 from synapse_sdk.plugins.executors.ray._logs import LogPump, log_tail
 from synapse_sdk.plugins.executors.ray._logs import framed as _framed
-from synapse_sdk.plugins.executors.ray._packaging import PARAMS_FILE, build_archive, secrets_module
+from synapse_sdk.plugins.executors.ray._packaging import build_archive, secrets_module
 from synapse_sdk.plugins.executors.ray._ray import DEFAULT_DASHBOARD_URL, job_submission_client
 from synapse_sdk.plugins.executors.ray._runtime_env import PluginRuntime, worker_environ
 from synapse_sdk.plugins.executors.ray._target import checked_params, params_json, resolve_action
@@ -28,7 +29,7 @@ from synapse_sdk.utils.redact import add_secret, redact
 
 __all__ = ['LARGE_PARAMS_CHARS', 'WORKER_MODULE', 'RayJobExecutor']
 
-#: Params of this many JSON characters or more travel as a file, not an env var.
+#: Kept for compatibility: params of any size now travel in the job's own package (never an env var).
 LARGE_PARAMS_CHARS = 32000
 WORKER_MODULE = 'synapse_sdk.plugins.entrypoint'
 
@@ -123,18 +124,24 @@ class RayJobExecutor:
         *,
         job_id: int | str | None = None,
         submission_id: str | None = None,
+        allow_unknown_params: bool | None = None,
     ) -> str:
         """Submit ``action`` (an action key, an entrypoint, a class or an ``@action`` function); returns the job id.
 
-        Bad params of a class or function action fail here, before anything is submitted.
+        Bad params of a class or function action fail here, before anything is submitted (an action
+        given by name is checked by the worker before it runs). The params travel in the job's own
+        package, never in its env vars, entrypoint or metadata. ``allow_unknown_params`` runs despite
+        unknown params keys (a warning in the job's log names them); by default they are refused.
         """
+        allow_unknown = allow_unknown_default(allow_unknown_params)
         resolved = resolve_action(action, self.runtime)
         if resolved.entrypoint is None:
             raise ExecutorError(
                 f"Action '{resolved.label}' cannot run as a Ray job: it is not importable by name "
                 '(defined in __main__ or inside a function). Move it into a module of the working directory'
             )
-        params_text = params_json(checked_params(resolved, params))
+        payload = checked_params(resolved, params, allow_unknown=allow_unknown, json_ready=True)
+        params_json(payload)  # refused here when it is not JSON
         backend_job = self.job_id if job_id is None else str(job_id)
         public, secret = worker_environ(
             self.runtime,
@@ -146,25 +153,19 @@ class RayJobExecutor:
         )
         add_secret(*secret.values())
         public['SYNAPSE_ACTION_ENTRYPOINT'] = resolved.entrypoint
-        extra: dict[str, bytes] = {}
-        if len(params_text) >= LARGE_PARAMS_CHARS:
-            extra[PARAMS_FILE] = params_text.encode()
-            public['SYNAPSE_ACTION_PARAMS_FILE'] = PARAMS_FILE
-        else:
-            public['SYNAPSE_ACTION_PARAMS'] = params_text
         metadata = {'synapse_action': resolved.label}
         if backend_job is not None:
             metadata['synapse_job_id'] = backend_job
         with tempfile.TemporaryDirectory(prefix='synapse-job-') as tmp:
             working_dir = None
-            if self.runtime.plugin_dir is not None or extra:
-                working_dir = str(build_archive(self.runtime.plugin_dir, tmp, extra))
+            if self.runtime.plugin_dir is not None:
+                working_dir = str(build_archive(self.runtime.plugin_dir, tmp))
             modules = _sdk_modules(self.include_sdk) or []
-            if secret:
-                # a package of this job alone, outside the shared working dir; the worker deletes it
-                name, folder = secrets_module(secret, tmp)
-                public['SYNAPSE_SECRETS_MODULE'] = name
-                modules.append(str(folder))
+            # a package of this job alone, outside the shared working dir, with the credentials and the
+            # params (a param may be a secret): never env vars, the entrypoint or metadata; the worker deletes it
+            name, folder = secrets_module(secret, tmp, params=payload, allow_unknown=allow_unknown)
+            public['SYNAPSE_SECRETS_MODULE'] = name
+            modules.append(str(folder))
             runtime_env = self.runtime.ray_runtime_env(working_dir, public, modules or None)
             options = {k: v for k, v in self.entrypoint_resources.items() if v is not None}
             try:
