@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from synapse_sdk.cli import auth, dataset, local, plugin, plugin_serve
+from synapse_sdk.cli import auth, dataset, local, pipeline, plugin, plugin_serve, to_task
 from synapse_sdk.cli.errors import state
+from synapse_sdk.cli.metavars import SynapseGroup
+from synapse_sdk.cli.review import review_app
 
 app = typer.Typer(
     name='synapse',
+    cls=SynapseGroup,
     help='Synapse plugin SDK: create, run, test and publish plugins; run the local backend.',
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -18,6 +21,9 @@ plugin_serve.register(plugin.app)
 app.add_typer(plugin.app, name='plugin')
 app.add_typer(local.app, name='local')
 app.add_typer(dataset.app, name='dataset')
+app.add_typer(review_app, name='review')
+app.add_typer(to_task.app, name='to-task')
+app.add_typer(pipeline.app, name='pipeline')
 auth.register(app)
 
 

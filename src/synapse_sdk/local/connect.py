@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -14,6 +11,7 @@ from synapse_sdk.clients.agent.client import AgentClient
 from synapse_sdk.clients.backend.client import AsyncBackendClient, BackendClient
 from synapse_sdk.clients.base.inprocess import AsyncASGIRouter, SyncASGITransport
 from synapse_sdk.local.paths import LocalPaths
+from synapse_sdk.local.server_record import check_server
 from synapse_sdk.local.setup import init_local, read_local_token
 
 __all__ = ['IN_PROCESS_URL', 'connect_local', 'connect_local_agent', 'connect_local_async', 'running_server_url']
@@ -23,24 +21,13 @@ IN_PROCESS_URL = 'http://synapse.local/'
 
 
 def running_server_url(paths: LocalPaths) -> str | None:
-    """The URL recorded by ``synapse local serve`` if that server still accepts connections."""
-    try:
-        record = json.loads(paths.server_file.read_text())
-        url, pid = str(record['url']), int(record['pid'])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or '127.0.0.1', parts.port or 80), timeout=0.5):
-            return url
-    except OSError:
-        return None
+    """The URL recorded by ``synapse local serve`` if that server still runs and answers as this backend.
+
+    A stale record (its process gone, its pid reused by another process, another backend at its URL) is
+    removed with a warning (:func:`synapse_sdk.local.server_record.check_server`).
+    """
+    status = check_server(paths)
+    return status.record.url if status.state == 'running' and status.record is not None else None
 
 
 def _token(paths: LocalPaths, access_token: str | None) -> str:

@@ -11,22 +11,30 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     'AccessToken',
     'Agent',
+    'Assignment',
     'Base',
     'DataCollection',
     'DataFile',
     'DataUnit',
     'DatasetItem',
     'DatasetVersion',
+    'GroundTruthDataset',
+    'GroundTruthDatasetLink',
     'Instance',
     'Job',
     'LogEntry',
     'Model',
+    'PipelineCheckpoint',
+    'PipelineRun',
     'Plugin',
     'PluginRelease',
     'Project',
     'ServeApplication',
+    'SigningKey',
     'Storage',
     'Task',
+    'TaskTag',
+    'TokenScope',
     'utcnow',
 ]
 
@@ -60,6 +68,17 @@ class AccessToken(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
     name: Mapped[str] = mapped_column(String(200), default='')
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TokenScope(Base):
+    """A restriction of one access token (a table of its own, so that older databases get it from ``create_all``).
+
+    ``scope='read'``: the token may only GET and HEAD. A token without a row here may do anything.
+    """
+
+    __tablename__ = 'token_scopes'
+    token_id: Mapped[int] = mapped_column(ForeignKey('access_tokens.id', ondelete='CASCADE'), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))
 
 
 class DataCollection(Base):
@@ -229,4 +248,96 @@ class DatasetItem(Base):
     data_unit_id: Mapped[int | None] = mapped_column(ForeignKey('data_units.id'))
     category: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SigningKey(Base):
+    """The key that signs this backend's presigned file URLs (made on first use; a table of its own,
+    so that older databases get it from ``create_all``). Links signed with it die with the database."""
+
+    __tablename__ = 'signing_keys'
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(128))  # hex
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskTag(Base):
+    """A tag tasks of a project can carry (the platform's task tag)."""
+
+    __tablename__ = 'task_tags'
+    __table_args__ = (UniqueConstraint('project_id', 'name'),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey('projects.id'), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(16), default='project')
+    description: Mapped[str] = mapped_column(Text, default='')
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroundTruthDataset(Base):
+    """A training dataset whose versions are :class:`DatasetVersion` rows (the platform's ground truth dataset)."""
+
+    __tablename__ = 'ground_truth_datasets'
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    data_collection_id: Mapped[int | None] = mapped_column(ForeignKey('data_collections.id'))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey('projects.id'))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroundTruthDatasetLink(Base):
+    """Which dataset a version belongs to (a table of its own, so that older databases keep their
+    ``ground_truth_dataset_versions`` table as it is and get this one from ``create_all``)."""
+
+    __tablename__ = 'ground_truth_dataset_links'
+    version_id: Mapped[int] = mapped_column(ForeignKey('ground_truth_dataset_versions.id'), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey('ground_truth_datasets.id'), index=True)
+
+
+class Assignment(Base):
+    """One person's work on a task (the platform's assignment): its annotation data and review state."""
+
+    __tablename__ = 'assignments'
+    __table_args__ = (Index('ix_assignments_project', 'project_id', 'id'),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey('projects.id'))
+    task_id: Mapped[int] = mapped_column(ForeignKey('tasks.id'), index=True)
+    user: Mapped[int | None]
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status_label: Mapped[str] = mapped_column(String(16), default='stand_by')
+    status_review: Mapped[str] = mapped_column(String(16), default='stand_by')
+    is_confirmed: Mapped[bool] = mapped_column(default=False)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PipelineRun(Base):
+    """One run of an action pipeline (``pipeline_runs/``); ``resumed_from`` names the run it continues."""
+
+    __tablename__ = 'pipeline_runs'
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default='')
+    status: Mapped[str] = mapped_column(String(16), default='pending', index=True)
+    actions: Mapped[list[Any]] = mapped_column(default=list)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result: Mapped[Any | None] = mapped_column(JSON, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    resumed_from: Mapped[int | None] = mapped_column(ForeignKey('pipeline_runs.id'), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PipelineCheckpoint(Base):
+    """Taken after one action of a run finished: the running params and result the next action needs."""
+
+    __tablename__ = 'pipeline_checkpoints'
+    __table_args__ = (UniqueConstraint('run_id', 'action_index'),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey('pipeline_runs.id', ondelete='CASCADE'), index=True)
+    action_index: Mapped[int]
+    action_name: Mapped[str] = mapped_column(String(200))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result: Mapped[Any | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

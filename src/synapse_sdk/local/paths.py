@@ -50,6 +50,11 @@ class LocalPaths:
         return self.root / 'agent_token'
 
     @property
+    def review_key_file(self) -> Path:
+        """The key of the review pages this backend serves under ``/review/`` (mode 0600)."""
+        return self.root / 'review_key'
+
+    @property
     def server_file(self) -> Path:
         """Written by ``synapse local serve``: ``{"url": ..., "pid": ...}`` of the running server."""
         return self.root / 'server.json'

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from synapse_sdk.local import models as m
-from synapse_sdk.local.storage import file_url
+from synapse_sdk.local.storage import FileLinks
 
 __all__ = [
     'agent_out',
@@ -16,6 +16,8 @@ __all__ = [
     'data_unit_out',
     'dataset_item_out',
     'dataset_version_out',
+    'ground_truth_dataset_out',
+    'ground_truth_out',
     'iso',
     'job_out',
     'model_out',
@@ -25,6 +27,7 @@ __all__ = [
     'serve_app_out',
     'storage_out',
     'task_out',
+    'task_tag_out',
 ]
 
 
@@ -51,10 +54,10 @@ def data_collection_out(row: m.DataCollection) -> dict[str, Any]:
     }
 
 
-def data_file_out(row: m.DataFile, base_url: str) -> dict[str, Any]:
+def data_file_out(row: m.DataFile, links: FileLinks) -> dict[str, Any]:
     return {
         'id': row.id,
-        'url': row.external_url or file_url(base_url, row.id),
+        'url': row.external_url or links.url(row.id),
         'file_name_original': row.file_name_original,
         'size': row.size,
         'checksum': row.checksum,
@@ -62,23 +65,23 @@ def data_file_out(row: m.DataFile, base_url: str) -> dict[str, Any]:
     }
 
 
-def unit_files_out(files: Mapping[str, Any], data_files: Mapping[int, m.DataFile], base_url: str) -> dict[str, Any]:
-    """The dict form: ``{spec: {url, is_primary, file_name_original, ...}}``."""
+def unit_files_out(files: Mapping[str, Any], data_files: Mapping[int, m.DataFile], links: FileLinks) -> dict[str, Any]:
+    """The dict form: ``{spec: {url, is_primary, file_name_original, ...}}`` (``url`` presigned)."""
     out = {}
     for spec, entry in files.items():
         row = data_files.get(entry['file'])
         if row is None:
             continue
-        out[spec] = {**data_file_out(row, base_url), 'is_primary': bool(entry.get('is_primary', False))}
+        out[spec] = {**data_file_out(row, links), 'is_primary': bool(entry.get('is_primary', False))}
     return out
 
 
-def data_unit_out(row: m.DataUnit, data_files: Mapping[int, m.DataFile], base_url: str) -> dict[str, Any]:
+def data_unit_out(row: m.DataUnit, data_files: Mapping[int, m.DataFile], links: FileLinks) -> dict[str, Any]:
     return {
         'id': row.id,
         'data_collection': row.data_collection_id,
         'key': row.key,
-        'files': unit_files_out(row.files, data_files, base_url),
+        'files': unit_files_out(row.files, data_files, links),
         'meta': row.meta,
         'created_at': iso(row.created_at),
     }
@@ -107,15 +110,16 @@ def plugin_out(row: m.Plugin) -> dict[str, Any]:
     }
 
 
-def release_out(row: m.PluginRelease, plugin: m.Plugin, base_url: str) -> dict[str, Any]:
+def release_out(row: m.PluginRelease, plugin: m.Plugin, links: FileLinks, *, expand: bool = False) -> dict[str, Any]:
+    """A release; ``expand`` inlines its plugin (``expand=plugin``) instead of the plugin's id."""
     return {
         'id': row.id,
-        'plugin': plugin.id,
+        'plugin': plugin_out(plugin) if expand else plugin.id,
         'code': plugin.code,
         'version': row.version,
         'config': row.config,
         'debug': row.debug,
-        'file': file_url(base_url, row.file_id) if row.file_id else None,
+        'file': links.url(row.file_id) if row.file_id else None,
         'created_at': iso(row.created_at),
     }
 
@@ -166,12 +170,12 @@ def serve_app_out(row: m.ServeApplication) -> dict[str, Any]:
     }
 
 
-def model_out(row: m.Model, base_url: str) -> dict[str, Any]:
+def model_out(row: m.Model, links: FileLinks) -> dict[str, Any]:
     return {
         'id': row.id,
         'name': row.name,
         'plugin_release': row.plugin_release_id,
-        'file': file_url(base_url, row.file_id) if row.file_id else None,
+        'file': links.url(row.file_id) if row.file_id else None,
         'metadata': row.metadata_,
         'created_at': iso(row.created_at),
     }
@@ -187,12 +191,50 @@ def storage_out(row: m.Storage) -> dict[str, Any]:
     }
 
 
-def dataset_version_out(row: m.DatasetVersion, count: int) -> dict[str, Any]:
+def dataset_version_out(row: m.DatasetVersion, count: int, dataset: int | None = None) -> dict[str, Any]:
     return {
         'id': row.id,
         'name': row.name,
+        'ground_truth_dataset': dataset,
         'data_collection': row.data_collection_id,
         'count': count,
+        'created_at': iso(row.created_at),
+    }
+
+
+def ground_truth_dataset_out(row: m.GroundTruthDataset, versions: list[int]) -> dict[str, Any]:
+    return {
+        'id': row.id,
+        'name': row.name,
+        'project': row.project_id,
+        'data_collection': row.data_collection_id,
+        'versions': versions,
+        'created_at': iso(row.created_at),
+    }
+
+
+def ground_truth_out(row: m.DatasetItem, files: dict[str, Any], dataset: int | None) -> dict[str, Any]:
+    """A ground truth: one labelled item with its data unit's files inlined (presigned ``url``s)."""
+    return {
+        'id': row.id,
+        'ground_truth_dataset': dataset,
+        'ground_truth_dataset_version': row.dataset_version_id,
+        'data_unit': row.data_unit_id,
+        'category': row.category,
+        'data': row.data,
+        'files': files,
+        'created_at': iso(row.created_at),
+    }
+
+
+def task_tag_out(row: m.TaskTag) -> dict[str, Any]:
+    return {
+        'id': row.id,
+        'project': row.project_id,
+        'name': row.name,
+        'category': row.category,
+        'description': row.description,
+        'meta': row.meta,
         'created_at': iso(row.created_at),
     }
 

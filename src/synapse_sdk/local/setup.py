@@ -11,12 +11,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from synapse_sdk.local._agent_token import migrate_agent_tokens, new_agent_token
-from synapse_sdk.local.auth import TOKEN_KINDS, issue_token
+from synapse_sdk.local.auth import READ_ONLY, TOKEN_KINDS, forget_tokens, hash_token, issue_token
 from synapse_sdk.local.db import Database
-from synapse_sdk.local.models import AccessToken, Agent, Instance, Storage
+from synapse_sdk.local.models import AccessToken, Agent, Instance, Storage, TokenScope
 from synapse_sdk.local.paths import LocalPaths, write_private_file
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     'list_tokens',
     'open_database',
     'read_local_token',
+    'revoke_token',
     'write_private_file',
 ]
 
@@ -95,13 +96,17 @@ class TokenInfo:
     kind: str
     name: str
     created_at: datetime
+    read_only: bool = False
 
 
-def create_token(kind: str = 'user', name: str = '', path: str | os.PathLike[str] | None = None) -> str:
+def create_token(
+    kind: str = 'user', name: str = '', path: str | os.PathLike[str] | None = None, *, read_only: bool = False
+) -> str:
     """Issue a token of ``kind`` (``access`` or ``user``) and return it; only its digest is stored.
 
     A user token is sent as ``Authorization: Token <token>`` (``BackendClient(user_token=...)``),
     an access token as ``Synapse-Access-Token: Token <token>``. Neither is written to any file.
+    A ``read_only`` token may GET and HEAD only (to share a review): writes get 403.
     """
     if kind not in TOKEN_KINDS:
         raise ValueError(f"Unknown token kind '{kind}'; expected one of: {', '.join(TOKEN_KINDS)}")
@@ -110,7 +115,7 @@ def create_token(kind: str = 'user', name: str = '', path: str | os.PathLike[str
         init_local(paths.root)
     db = open_database(paths)
     try:
-        return issue_token(db, kind, name=name)
+        return issue_token(db, kind, name=name, read_only=read_only)
     finally:
         db.dispose()
 
@@ -120,10 +125,59 @@ def list_tokens(path: str | os.PathLike[str] | None = None) -> list[TokenInfo]:
     db = open_database(LocalPaths.resolve(path))
     try:
         with db.read() as session:
-            rows = session.scalars(select(AccessToken).order_by(AccessToken.id)).all()
-            return [TokenInfo(row.id, row.kind, row.name, row.created_at) for row in rows]
+            rows = session.execute(
+                select(AccessToken, TokenScope.scope)
+                .outerjoin(TokenScope, TokenScope.token_id == AccessToken.id)
+                .order_by(AccessToken.id)
+            ).all()
+            return [_info(row, scope) for row, scope in rows]
     finally:
         db.dispose()
+
+
+def _info(row: AccessToken, scope: str | None) -> TokenInfo:
+    return TokenInfo(row.id, row.kind, row.name, row.created_at, read_only=scope == READ_ONLY)
+
+
+def revoke_token(ref: str, path: str | os.PathLike[str] | None = None) -> TokenInfo:
+    """Delete the token whose id (digits) or name is ``ref``; it stops working at once in this process.
+
+    Servers in other processes re-check accepted tokens within ``DEFAULT_TOKEN_CACHE_SECONDS``. A name
+    that several tokens share is refused (revoke by id). Revoking the token kept in ``access_token``
+    also removes that file, so that the next local client gets a new token.
+    """
+    ref = ref.strip()
+    paths = LocalPaths.resolve(path)
+    if not paths.database.exists():
+        raise ValueError(f'No local backend in {paths.root}: nothing to revoke (run `synapse local init`)')
+    db = open_database(paths)
+    try:
+        with db.write() as session:
+            wanted = AccessToken.id == int(ref) if ref.isdigit() else AccessToken.name == ref
+            rows = session.execute(
+                select(AccessToken, TokenScope.scope)
+                .outerjoin(TokenScope, TokenScope.token_id == AccessToken.id)
+                .where(wanted)
+                .order_by(AccessToken.id)
+            ).all()
+            if not rows:
+                listed = session.scalars(select(AccessToken).order_by(AccessToken.id).limit(20))
+                known = ', '.join(f'{r.id} ({r.name or "unnamed"})' for r in listed)
+                raise ValueError(f"No token with id or name '{ref}'; tokens: {known or 'none'}")
+            if len(rows) > 1:
+                ids = ', '.join(str(row.id) for row, _scope in rows)
+                raise ValueError(f"Several tokens are named '{ref}' (ids {ids}): revoke one by its id")
+            row, scope = rows[0]
+            info, digest = _info(row, scope), row.digest
+            session.execute(delete(TokenScope).where(TokenScope.token_id == row.id))
+            session.delete(row)
+    finally:
+        db.dispose()
+    forget_tokens(paths.database, {digest})
+    local = read_local_token(paths)
+    if local is not None and hash_token(local) == digest:
+        paths.token_file.unlink(missing_ok=True)
+    return info
 
 
 def read_local_token(paths: LocalPaths) -> str | None:

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 
 from synapse_sdk.local.auth import TokenVerifier
 from synapse_sdk.local.db import Database
+from synapse_sdk.local.limits import DEFAULT_MAX_JSON_BYTES
 from synapse_sdk.local.paths import LocalPaths
 
 __all__ = ['AppState', 'RunRequest', 'State', 'get_state']
@@ -44,6 +45,8 @@ class AppState:
     db: Database
     verifier: TokenVerifier
     max_upload_bytes: int
+    #: the limit of every body that is not a file upload (JSON above all)
+    max_json_bytes: int = DEFAULT_MAX_JSON_BYTES
     max_page_size: int = 1000
     default_page_size: int = 100
     dispatcher: RunDispatcher | None = None

@@ -51,7 +51,7 @@ def parse_specs(specs: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _group_by_stem(folder: Path, specs: dict[str, str]) -> dict[str, dict[str, Path]]:
+def group_by_stem(folder: Path, specs: dict[str, str]) -> dict[str, dict[str, Path]]:
     units: dict[str, dict[str, Path]] = {}
     for name, pattern in specs.items():
         for path in sorted(folder.glob(pattern)):
@@ -126,7 +126,7 @@ def import_folder(
     if not root.is_dir():
         raise FileNotFoundError(f'Import folder not found: {root}')
     spec_map = parse_specs(specs)
-    units = _group_by_stem(root, spec_map)
+    units = group_by_stem(root, spec_map)
     if not units:
         patterns = ', '.join(spec_map.values())
         raise ValueError(f'No files in {root} match any --spec pattern ({patterns})')

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from synapse_sdk.local.filters import in_values
 from synapse_sdk.local.models import DataFile, DataUnit
 from synapse_sdk.local.serializers import data_unit_out
+from synapse_sdk.local.storage import FileLinks
 
 __all__ = ['FILE_COLUMNS', 'UNIT_COLUMNS', 'expand_units', 'load_files', 'units_out']
 
@@ -44,15 +45,15 @@ def load_files(conn: Reader, units: Iterable[Any]) -> dict[int, Any]:
     return {row.id: row for row in conn.execute(select(*FILE_COLUMNS).where(in_values(DataFile.id, sorted(ids)))).all()}
 
 
-def units_out(conn: Reader, units: Sequence[Any], url: str) -> dict[int, dict[str, Any]]:
+def units_out(conn: Reader, units: Sequence[Any], links: FileLinks) -> dict[int, dict[str, Any]]:
     """Unit rows (ORM objects or Core rows) → ``{id: {id, data_collection, key, files: {...}, ...}}``."""
     files = load_files(conn, units)
-    return {unit.id: data_unit_out(unit, files, url) for unit in units}
+    return {unit.id: data_unit_out(unit, files, links) for unit in units}
 
 
-def expand_units(conn: Reader, unit_ids: Collection[int], url: str) -> dict[int, dict[str, Any]]:
+def expand_units(conn: Reader, unit_ids: Collection[int], links: FileLinks) -> dict[int, dict[str, Any]]:
     """The serialized units of these ids, for ``expand=data_unit``."""
     if not unit_ids:
         return {}
     rows = conn.execute(select(*UNIT_COLUMNS).where(in_values(DataUnit.id, sorted(unit_ids)))).all()
-    return units_out(conn, list(rows), url)
+    return units_out(conn, list(rows), links)

@@ -12,6 +12,8 @@ __all__ = [
     'DATA_COLLECTIONS',
     'DATA_FILES',
     'DATA_UNITS',
+    'GROUND_TRUTHS',
+    'GROUND_TRUTH_DATASETS',
     'JOBS',
     'LOGS',
     'MODELS',
@@ -21,6 +23,7 @@ __all__ = [
     'SERVE_APPLICATIONS',
     'STORAGES',
     'TASKS',
+    'TASK_TAGS',
 ]
 
 PROJECTS = View(
@@ -32,6 +35,7 @@ DATA_COLLECTIONS = View(
     'data collections',
     ('id', 'name', 'file_specifications', 'created_at'),
     {'id': m.DataCollection.id, 'name': m.DataCollection.name, 'created_at': m.DataCollection.created_at},
+    expandable=('file_specifications',),  # always inlined; expanding it is a no-op, as on the platform
 )
 DATA_FILES = View('data files', ('id', 'url', 'file_name_original', 'size', 'checksum', 'content_type'))
 DATA_UNITS = View(
@@ -62,6 +66,7 @@ RELEASES = View(
     'plugin releases',
     ('id', 'plugin', 'code', 'version', 'config', 'debug', 'file', 'created_at'),
     {'id': m.PluginRelease.id, 'version': m.PluginRelease.version, 'created_at': m.PluginRelease.created_at},
+    expandable=('plugin',),
 )
 JOBS = View(
     'jobs',
@@ -119,7 +124,7 @@ STORAGES = View(
 )
 DATASETS = View(
     'ground truth dataset versions',
-    ('id', 'name', 'data_collection', 'count', 'created_at'),
+    ('id', 'name', 'ground_truth_dataset', 'data_collection', 'count', 'created_at'),
     {'id': m.DatasetVersion.id, 'name': m.DatasetVersion.name, 'created_at': m.DatasetVersion.created_at},
 )
 DATASET_ITEMS = View(
@@ -127,4 +132,33 @@ DATASET_ITEMS = View(
     ('id', 'ground_truth_dataset_version', 'data_unit', 'category', 'data', 'created_at'),
     {'id': m.DatasetItem.id, 'category': m.DatasetItem.category, 'created_at': m.DatasetItem.created_at},
     expandable=('data_unit',),
+)
+GROUND_TRUTHS = View(
+    'ground truths',
+    (
+        'id',
+        'ground_truth_dataset',
+        'ground_truth_dataset_version',
+        'data_unit',
+        'category',
+        'data',
+        'files',
+        'created_at',
+    ),
+    {'id': m.DatasetItem.id, 'category': m.DatasetItem.category, 'created_at': m.DatasetItem.created_at},
+    expandable=('files',),  # always inlined; accepted because clients ask for it
+)
+GROUND_TRUTH_DATASETS = View(
+    'ground truth datasets',
+    ('id', 'name', 'project', 'data_collection', 'versions', 'created_at'),
+    {
+        'id': m.GroundTruthDataset.id,
+        'name': m.GroundTruthDataset.name,
+        'created_at': m.GroundTruthDataset.created_at,
+    },
+)
+TASK_TAGS = View(
+    'task tags',
+    ('id', 'project', 'name', 'category', 'description', 'meta', 'created_at'),
+    {'id': m.TaskTag.id, 'name': m.TaskTag.name, 'created_at': m.TaskTag.created_at},
 )

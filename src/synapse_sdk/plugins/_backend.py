@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ['backend_client', 'default_client', 'download_to_file', 'resolved_credentials']
+__all__ = ['backend_client', 'client_for_url', 'default_client', 'download_to_file', 'resolved_credentials']
 
 
 def default_client() -> Any | None:
@@ -49,3 +49,10 @@ def backend_client(base_url: str, access_token: str | None) -> Any:
     """A backend client of ``base_url`` with ``access_token`` (a model server's own, made in its replica)."""
     backend = importlib.import_module('synapse_sdk.clients.backend.client')
     return backend.BackendClient(base_url, access_token)
+
+
+def client_for_url(base_url: str) -> Any:
+    """A backend client of ``base_url`` with the token configured for that host (none when it has none)."""
+    credentials = importlib.import_module('synapse_sdk.clients.credentials')
+    token = credentials.resolve_credentials(host=base_url).get('access_token')
+    return backend_client(base_url, token)

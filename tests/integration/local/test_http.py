@@ -68,7 +68,8 @@ def test_wrong_token_is_401_and_never_echoed(local_backend: Any, caplog: pytest.
     bad = 'not-the-token-' + local_backend.token[:8]
     with BackendClient(local_backend.base_url, bad) as client, pytest.raises(AuthenticationError) as info:
         client.list_tasks({})
-    assert str(info.value) == '401: Invalid token.'
+    assert str(info.value).startswith(f'401: Invalid token. The backend at {local_backend.base_url} refused')
+    assert 'synapse login --host' in str(info.value)
     assert bad not in caplog.text and bad not in repr(info.value.detail)
 
 

@@ -79,6 +79,9 @@ def test_legacy_shim_start_returns_the_result_dict(local_backend):
         'failed_count': 0,
         'skipped_count': 0,
         'failures': [],
+        'dry_run': False,
+        'run_id': result['run_id'],  # the run record (undo)
+        'summary': None,
     }
     assert ('info', 'Fetched 2 tasks for annotation') in run_instance.messages
     assert ('annotate_task_data', 2, 2) in run_instance.progress

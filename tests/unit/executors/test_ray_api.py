@@ -28,6 +28,7 @@ def test_exports_are_pinned():
     assert ray_executors.__all__ == [
         'RayActorExecutor',
         'RayJobExecutor',
+        'RayPipelineExecutor',
         'RayTaskExecutor',
         'run',
         'shutdown_task_executors',

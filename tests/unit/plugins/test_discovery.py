@@ -341,7 +341,8 @@ def test_seed_004_complete_example_loads_and_runs_every_action(tmp_path):
 
 def test_unknown_action_lists_the_available_ones(tmp_path):
     root = write_plugin(tmp_path / 'p', SEED_004_BASIC_CONFIG, plugin_files())
-    with pytest.raises(ActionNotFoundError, match=r"^Action 'deploy' not found; available actions: train, infer$") as info:
+    expected = r"^Action 'deploy' not found; available actions: train, infer$"
+    with pytest.raises(ActionNotFoundError, match=expected) as info:
         run_plugin(str(root), 'deploy', {})
     assert info.value.details == {'available': ['train', 'infer'], 'plugin': 'yolov8'}
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import httpx
 
 from synapse_sdk.clients.backend._resource import as_object
+from synapse_sdk.clients.backend.assignments import AssignmentsMixin
+from synapse_sdk.clients.backend.pipelines import PipelinesMixin
 from synapse_sdk.clients.backend.surface import BackendSurface
 from synapse_sdk.clients.base.call import Call
 from synapse_sdk.clients.base.client import AsyncHTTPClient, HTTPClient
@@ -58,7 +60,7 @@ class _ExplainsRefusals:
         return AuthenticationError(error.status_code, detail)
 
 
-class BackendClient(_ExplainsRefusals, BackendSurface, HTTPClient):
+class BackendClient(_ExplainsRefusals, AssignmentsMixin, PipelinesMixin, BackendSurface, HTTPClient):
     """Synchronous client of the platform API (or the local backend, which serves the same API).
 
     A token the backend refuses raises :class:`~synapse_sdk.exceptions.AuthenticationError` whose text

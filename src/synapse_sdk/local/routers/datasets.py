@@ -2,6 +2,8 @@
 
 A dataset version is what a training action's ``params.dataset`` names (``get_dataset()``); each
 event is one labelled item: a data unit (its files inlined with ``expand=data_unit``) and label data.
+A version may belong to a dataset (``ground_truth_dataset``); datasets and ``ground_truths/`` are in
+:mod:`synapse_sdk.local.routers.ground_truths`, whose routes this router carries.
 """
 
 from __future__ import annotations
@@ -16,20 +18,35 @@ from sqlalchemy.orm import Session
 
 from synapse_sdk.local.errors import validation_body
 from synapse_sdk.local.filters import FilterField, build_clauses, parse_int, parse_str, query_multi
-from synapse_sdk.local.models import DataCollection, DatasetItem, DatasetVersion, DataUnit
+from synapse_sdk.local.models import (
+    DataCollection,
+    DatasetItem,
+    DatasetVersion,
+    DataUnit,
+    GroundTruthDataset,
+    GroundTruthDatasetLink,
+)
 from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate, shape_one
-from synapse_sdk.local.routers._common import DbInt, StrictBody, base_url, get_or_404
+from synapse_sdk.local.routers import ground_truths
+from synapse_sdk.local.routers._common import DbInt, StrictBody, file_links, get_or_404
 from synapse_sdk.local.serializers import dataset_item_out, dataset_version_out
 from synapse_sdk.local.state import State
 from synapse_sdk.local.units import expand_units
 from synapse_sdk.local.views import DATASET_ITEMS, DATASETS
 
 router = APIRouter()
+router.routes.extend(ground_truths.router.routes)  # routes, not a sub-router: each is a route of this router
 
+_version_dataset = (
+    select(GroundTruthDatasetLink.dataset_id)
+    .where(GroundTruthDatasetLink.version_id == DatasetVersion.id)
+    .scalar_subquery()
+)
 _VERSION_FILTERS = {
     'id': FilterField(DatasetVersion.id, parse_int),
     'name': FilterField(DatasetVersion.name, parse_str),
     'data_collection': FilterField(DatasetVersion.data_collection_id, parse_int, nullable=True),
+    'ground_truth_dataset': FilterField(_version_dataset, parse_int, nullable=True),
 }
 _version = FilterField(DatasetItem.dataset_version_id, parse_int)
 _ITEM_FILTERS = {
@@ -48,6 +65,7 @@ _counts = (
 class DatasetVersionIn(StrictBody):
     name: str = Field(min_length=1, max_length=200)
     data_collection: DbInt | None = None
+    ground_truth_dataset: DbInt | None = None
 
 
 class DatasetItemIn(StrictBody):
@@ -75,8 +93,8 @@ def _parse_items(body: Any) -> list[DatasetItemIn]:
 def list_versions(request: Request, state: State) -> dict[str, Any]:
     clauses = build_clauses(query_multi(request.query_params), _VERSION_FILTERS, RESERVED_PARAMS)
     with state.db.read() as session:
-        stmt = select(DatasetVersion, _counts).where(*clauses)
-        render = lambda rows: [dataset_version_out(row, count) for row, count in rows]  # noqa: E731
+        stmt = select(DatasetVersion, _counts, _version_dataset).where(*clauses)
+        render = lambda rows: [dataset_version_out(row, count, dataset) for row, count, dataset in rows]  # noqa: E731
         return paginate(request, state, session, stmt, render, DATASETS)
 
 
@@ -85,10 +103,14 @@ def create_version(body: DatasetVersionIn, state: State) -> dict[str, Any]:
     with state.db.write() as session:
         if body.data_collection is not None:
             get_or_404(session, DataCollection, body.data_collection, 'Data collection')
+        if body.ground_truth_dataset is not None:
+            get_or_404(session, GroundTruthDataset, body.ground_truth_dataset, 'Ground truth dataset')
         row = DatasetVersion(name=body.name, data_collection_id=body.data_collection)
         session.add(row)
         session.flush()
-        return dataset_version_out(row, 0)
+        if body.ground_truth_dataset is not None:
+            session.add(GroundTruthDatasetLink(version_id=row.id, dataset_id=body.ground_truth_dataset))
+        return dataset_version_out(row, 0, body.ground_truth_dataset)
 
 
 @router.get('/ground_truth_dataset_versions/{version_id}/')
@@ -96,14 +118,15 @@ def get_version(version_id: int, request: Request, state: State) -> dict[str, An
     with state.db.read() as session:
         row = get_or_404(session, DatasetVersion, version_id, 'Ground truth dataset version')
         count = session.scalar(select(func.count(DatasetItem.id)).where(DatasetItem.dataset_version_id == row.id))
-        return shape_one(request, DATASETS, dataset_version_out(row, count or 0))
+        dataset = ground_truths.dataset_of_versions(session, [row.id]).get(row.id)
+        return shape_one(request, DATASETS, dataset_version_out(row, count or 0, dataset))
 
 
 def _render_items(session: Session, rows: list[DatasetItem], request: Request, expand: bool) -> list[dict[str, Any]]:
     units = {}
     if expand:
         ids = {row.data_unit_id for row in rows if row.data_unit_id is not None}
-        units = expand_units(session, ids, base_url(request))
+        units = expand_units(session, ids, file_links(request))
     return [dataset_item_out(row, units.get(row.data_unit_id or 0)) for row in rows]
 
 

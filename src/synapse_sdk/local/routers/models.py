@@ -11,7 +11,7 @@ from sqlalchemy import select
 from synapse_sdk.local.filters import FilterField, build_clauses, parse_int, parse_str, query_multi
 from synapse_sdk.local.models import DataFile, Model, PluginRelease
 from synapse_sdk.local.pagination import RESERVED_PARAMS, paginate, shape_one
-from synapse_sdk.local.routers._common import DbInt, StrictBody, base_url, get_or_404
+from synapse_sdk.local.routers._common import DbInt, StrictBody, file_links, get_or_404
 from synapse_sdk.local.serializers import model_out
 from synapse_sdk.local.state import State
 from synapse_sdk.local.views import MODELS
@@ -35,14 +35,15 @@ class ModelIn(StrictBody):
 @router.get('/models/')
 def list_models(request: Request, state: State) -> dict[str, Any]:
     clauses = build_clauses(query_multi(request.query_params), _FILTERS, RESERVED_PARAMS)
-    url = base_url(request)
+    links = file_links(request)
     with state.db.read() as session:
         stmt = select(Model).where(*clauses)
-        return paginate(request, state, session, stmt, lambda rows: [model_out(row, url) for row in rows], MODELS)
+        return paginate(request, state, session, stmt, lambda rows: [model_out(row, links) for row in rows], MODELS)
 
 
 @router.post('/models/', status_code=201)
 def create_model(body: ModelIn, request: Request, state: State) -> dict[str, Any]:
+    links = file_links(request)  # before the write transaction: making the signing key writes too
     with state.db.write() as session:
         if body.plugin_release is not None:
             get_or_404(session, PluginRelease, body.plugin_release, 'Plugin release')
@@ -51,10 +52,10 @@ def create_model(body: ModelIn, request: Request, state: State) -> dict[str, Any
         row = Model(name=body.name, plugin_release_id=body.plugin_release, file_id=body.file, metadata_=body.metadata)
         session.add(row)
         session.flush()
-        return model_out(row, base_url(request))
+        return model_out(row, links)
 
 
 @router.get('/models/{model_id}/')
 def get_model(model_id: int, request: Request, state: State) -> dict[str, Any]:
     with state.db.read() as session:
-        return shape_one(request, MODELS, model_out(get_or_404(session, Model, model_id, 'Model'), base_url(request)))
+        return shape_one(request, MODELS, model_out(get_or_404(session, Model, model_id, 'Model'), file_links(request)))

@@ -1,8 +1,12 @@
-"""``plugins/``, ``plugin_releases/`` (multipart publish) and ``plugins/{code}/run/``."""
+"""``plugins/``, ``plugin_releases/`` (multipart publish) and ``plugins/{code}/run/``.
+
+``plugin_releases/?plugin=`` takes a plugin id or, as the platform's client sends it, a plugin code.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -14,8 +18,8 @@ from sqlalchemy.orm import Session
 from synapse_sdk.enums import PluginCategory
 from synapse_sdk.local.filters import FilterField, build_clauses, in_int64, parse_int, parse_str, query_multi
 from synapse_sdk.local.models import Agent, Job, Plugin, PluginRelease
-from synapse_sdk.local.pagination import RESERVED_PARAMS, each, paginate, shape_one
-from synapse_sdk.local.routers._common import DbInt, StrictBody, base_url, get_or_404
+from synapse_sdk.local.pagination import RESERVED_PARAMS, each, paginate, select_fields, shape_one
+from synapse_sdk.local.routers._common import DbInt, StrictBody, file_links, get_or_404, upload_name
 from synapse_sdk.local.serializers import plugin_out, release_out
 from synapse_sdk.local.state import AppState, RunRequest, State
 from synapse_sdk.local.storage import remove_stored, store_file
@@ -24,15 +28,23 @@ from synapse_sdk.local.views import PLUGINS, RELEASES
 router = APIRouter()
 
 _PLUGIN_FILTERS = {'id': FilterField(Plugin.id, parse_int), 'code': FilterField(Plugin.code, parse_str)}
+_release_code = select(Plugin.code).where(Plugin.id == PluginRelease.plugin_id).scalar_subquery()
 _RELEASE_FILTERS = {
     'id': FilterField(PluginRelease.id, parse_int),
     'plugin': FilterField(PluginRelease.plugin_id, parse_int),
+    'plugin_code': FilterField(_release_code, parse_str),
     'version': FilterField(PluginRelease.version, parse_str),
 }
 
+#: What a plugin code may look like (``plugins/`` and ``plugin_releases/`` alike): no ``/``, no leading ``.``.
+CODE_PATTERN = r'^[A-Za-z0-9][A-Za-z0-9_.-]*$'
+#: A release version: ``1.2.0``, ``0.1.0-rc1``, ``2.0+local``.
+VERSION_PATTERN = r'^[A-Za-z0-9][A-Za-z0-9_.+-]*$'
+_ID = re.compile(r'[0-9]+')
+
 
 class PluginIn(StrictBody):
-    code: str = Field(min_length=1, max_length=200, pattern=r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
+    code: str = Field(min_length=1, max_length=200, pattern=CODE_PATTERN)
     name: str = ''
     category: PluginCategory = PluginCategory.CUSTOM
 
@@ -156,18 +168,30 @@ def run_plugin(code: str, body: RunIn, state: State) -> dict[str, Any]:
     return start_run(state, code, body)
 
 
+def _release_params(request: Request) -> dict[str, list[str]]:
+    """The query as filters; ``plugin=<code>`` (not an id) is read as ``plugin_code=<code>``, as on the platform."""
+    params = query_multi(request.query_params)
+    plugin = params.get('plugin')
+    if plugin and _ID.fullmatch(plugin[-1].strip()) is None:
+        params['plugin_code'] = params.pop('plugin')
+    return params
+
+
 @router.get('/plugin_releases/')
 def list_releases(request: Request, state: State) -> dict[str, Any]:
-    clauses = build_clauses(query_multi(request.query_params), _RELEASE_FILTERS, RESERVED_PARAMS)
-    url = base_url(request)
+    shape = RELEASES.parse(request)
+    clauses = build_clauses(_release_params(request), _RELEASE_FILTERS, RESERVED_PARAMS)
+    links = file_links(request)
+    expand = 'plugin' in shape.expand
     with state.db.read() as session:
-        plugins = {p.id: p for p in session.scalars(select(Plugin))}
         stmt = select(PluginRelease).where(*clauses)
 
         def render(rows: Sequence[PluginRelease]) -> list[dict[str, Any]]:
-            return [release_out(r, plugins[r.plugin_id], url) for r in rows]
+            ids = {r.plugin_id for r in rows}
+            plugins = {p.id: p for p in session.scalars(select(Plugin).where(Plugin.id.in_(ids)))} if ids else {}
+            return [release_out(r, plugins[r.plugin_id], links, expand=expand) for r in rows]
 
-        return paginate(request, state, session, stmt, render, RELEASES)
+        return paginate(request, state, session, stmt, render, RELEASES, shape)
 
 
 def _parse_config(config: str) -> dict[str, Any]:
@@ -184,14 +208,19 @@ def _parse_config(config: str) -> dict[str, Any]:
 def publish_release(
     request: Request,
     state: State,
-    plugin: Annotated[str, Form(min_length=1)],
-    version: Annotated[str, Form(min_length=1)],
+    plugin: Annotated[str, Form(min_length=1, max_length=200, pattern=CODE_PATTERN)],
+    version: Annotated[str, Form(min_length=1, max_length=64, pattern=VERSION_PATTERN)],
     config: Annotated[str, Form()],
     file: Annotated[UploadFile | None, File()] = None,
     debug: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
-    """Publish a release; the config JSON is kept whole. The plugin record is created on first publish."""
+    """Publish a release; the config JSON is kept whole. The plugin record is created on first publish.
+
+    ``plugin`` is a code as ``plugins/`` takes it (letters, digits, ``_.-``, not starting with ``.``).
+    """
     cfg = _parse_config(config)
+    if file is not None:
+        file.filename = upload_name(file.filename, 'plugin.zip')
     stored: list[str] = []
     try:
         return _publish(request, state, plugin, version, cfg, file, debug, stored)
@@ -211,6 +240,7 @@ def _publish(
     debug: bool,
     stored: list[str],
 ) -> dict[str, Any]:
+    links = file_links(request)  # before the write transaction: making the signing key writes too
     with state.db.write() as session:
         row = session.scalar(select(Plugin).where(Plugin.code == plugin))
         if row is None:
@@ -228,7 +258,7 @@ def _publish(
         release.config, release.debug, release.file_id = cfg, debug, archive.id if archive else None
         session.add(release)
         session.flush()
-        return release_out(release, row, base_url(request))
+        return release_out(release, row, links)
 
 
 def release_by_ident(session: Session, ident: str) -> tuple[Plugin, PluginRelease]:
@@ -246,6 +276,8 @@ def release_by_ident(session: Session, ident: str) -> tuple[Plugin, PluginReleas
 @router.get('/plugin_releases/{ident}/')
 def get_release(ident: str, request: Request, state: State) -> dict[str, Any]:
     """By id, or by ``<code>@<version>``."""
+    shape = RELEASES.parse(request, listing=False)
     with state.db.read() as session:
         plugin, release = release_by_ident(session, ident)
-        return shape_one(request, RELEASES, release_out(release, plugin, base_url(request)))
+        out = release_out(release, plugin, file_links(request), expand='plugin' in shape.expand)
+        return select_fields(out, shape.fields)

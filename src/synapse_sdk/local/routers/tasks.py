@@ -33,13 +33,16 @@ from synapse_sdk.local.filters import (
 from synapse_sdk.local.models import DataUnit, Project, Task, utcnow
 from synapse_sdk.local.pagination import RESERVED_PARAMS, Shape, paginate
 from synapse_sdk.local.responses import FastJSONResponse
-from synapse_sdk.local.routers._common import DbInt, StrictBody, base_url, get_or_404
+from synapse_sdk.local.routers import task_tags
+from synapse_sdk.local.routers._common import DbInt, StrictBody, file_links_async, get_or_404
 from synapse_sdk.local.serializers import iso, task_out
 from synapse_sdk.local.state import State, get_state
+from synapse_sdk.local.storage import FileLinks
 from synapse_sdk.local.units import expand_units
 from synapse_sdk.local.views import TASKS
 
 router = APIRouter()
+router.routes.extend(task_tags.router.routes)  # ``task_tags/``: served with the tasks (routes, not a sub-router)
 
 _unit_collection = select(DataUnit.data_collection_id).where(DataUnit.id == Task.data_unit_id).scalar_subquery()
 
@@ -83,7 +86,7 @@ class AnnotateIn(StrictBody):
 
 
 def _render(
-    conn: Connection, rows: Sequence[Any], keys: tuple[str, ...], shape: Shape, url: str
+    conn: Connection, rows: Sequence[Any], keys: tuple[str, ...], shape: Shape, links: FileLinks | None
 ) -> list[dict[str, Any]]:
     """Rows of the selected columns → task dicts, data units inlined when ``expand=data_unit``."""
     items = [dict(zip(keys, (row,) if len(keys) == 1 else row, strict=True)) for row in rows]
@@ -91,11 +94,16 @@ def _render(
         if key in keys:
             for item in items:
                 item[key] = iso(item[key])
-    if 'data_unit' in shape.expand and 'data_unit' in keys:
-        units = expand_units(conn, {item['data_unit'] for item in items if item['data_unit'] is not None}, url)
+    if links is not None and 'data_unit' in keys:
+        units = expand_units(conn, {item['data_unit'] for item in items if item['data_unit'] is not None}, links)
         for item in items:
             item['data_unit'] = units.get(item['data_unit'], item['data_unit'])
     return items
+
+
+async def _links(request: Request, shape: Shape) -> FileLinks | None:
+    """The file links of an answer that inlines data units (None otherwise: no file is linked)."""
+    return await file_links_async(request) if 'data_unit' in shape.expand else None
 
 
 def _keys(shape: Shape) -> tuple[str, ...]:
@@ -115,10 +123,10 @@ async def list_tasks(request: Request) -> FastJSONResponse:
     shape = TASKS.parse(request)
     clauses = build_clauses(query_multi(request.query_params), TASK_FILTERS, RESERVED_PARAMS)
     keys = _keys(shape)
-    url = base_url(request)
+    links = await _links(request, shape)
     with state.db.connect() as conn:
         stmt = select(*(_COLUMNS[key] for key in keys)).where(*clauses)
-        page = paginate(request, state, conn, stmt, lambda rows: _render(conn, rows, keys, shape, url), TASKS, shape)
+        page = paginate(request, state, conn, stmt, lambda rows: _render(conn, rows, keys, shape, links), TASKS, shape)
     return FastJSONResponse(page)
 
 
@@ -145,13 +153,14 @@ async def get_task(task_id: int, request: Request) -> FastJSONResponse:
     state = get_state(request)
     shape = TASKS.parse(request, listing=False)
     keys = _keys(shape)
+    links = await _links(request, shape)
     with state.db.connect() as conn:
         row = None
         if in_int64(task_id):
             row = conn.execute(_get_one(keys), {'task_id': task_id}).first()
         if row is None:
             raise HTTPException(404, f'Task {task_id} not found')
-        return FastJSONResponse(_render(conn, [row], keys, shape, base_url(request))[0])
+        return FastJSONResponse(_render(conn, [row], keys, shape, links)[0])
 
 
 _new_data = bindparam('new_data', type_=Task.data.type)

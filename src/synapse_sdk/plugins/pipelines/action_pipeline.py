@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import pydantic
 from pydantic import BaseModel
@@ -17,6 +17,18 @@ from synapse_sdk.plugins.executors._run import params_error, validate_result
 from synapse_sdk.utils.redact import redact
 
 PipelineProgress = Callable[[int, int, str], None]
+#: Called after action ``i`` finished: ``(i, name, running params with its result merged in, result)``.
+ActionDone = Callable[[int, str, dict[str, Any], Any], None]
+
+
+class PipelineExecutor(Protocol):
+    """What :meth:`ActionPipeline.submit` and :meth:`ActionPipeline.wait` need of an executor."""
+
+    def submit(
+        self, pipeline: Any, params: Mapping[str, Any], *, name: str | None = None, resume_from: Any = None
+    ) -> str: ...
+
+    def get_result(self, run_id: str, timeout: float | None = None) -> Any: ...
 
 
 def _name(cls: type[BaseAction[Any]]) -> str:
@@ -36,6 +48,7 @@ class ActionPipeline:
         self.actions: list[type[BaseAction[Any]]] = [action_class_for(a) for a in actions]
         self.strict = strict
         self.issues: list[str] = []
+        self._executor: PipelineExecutor | None = None
         if validate_schemas:
             self._check_neighbours()
 
@@ -93,13 +106,28 @@ class ActionPipeline:
 
     # ------------------------------------------------------------------ running
     def execute(
-        self, params: Mapping[str, Any], ctx: RuntimeContext, *, progress_callback: PipelineProgress | None = None
+        self,
+        params: Mapping[str, Any],
+        ctx: RuntimeContext,
+        *,
+        progress_callback: PipelineProgress | None = None,
+        start: int = 0,
+        last_result: Any = None,
+        on_action_done: ActionDone | None = None,
     ) -> Any:
-        """Run every action; returns the last result."""
-        running: dict[str, Any] = dict(params)
-        result: Any = None
+        """Run every action; returns the last result.
+
+        ``start`` skips the actions before it (a resumed run: ``params`` are then the running params
+        of the checkpoint and ``last_result`` its result); ``on_action_done`` is called after each
+        action (the checkpoint hook).
+        """
         count = len(self.actions)
-        for index, cls in enumerate(self.actions):
+        if not 0 <= start <= count:
+            raise ValueError(f'start must be between 0 and {count} (the number of actions), got {start}')
+        running: dict[str, Any] = dict(params)
+        result: Any = last_result
+        for index in range(start, count):
+            cls = self.actions[index]
             name = _name(cls)
             if progress_callback is not None:
                 progress_callback(index, count, name)
@@ -112,9 +140,29 @@ class ActionPipeline:
                 ) from exc
             result = self._run_one(cls, validated, ctx)
             running.update(_as_dict(result))
+            if on_action_done is not None:
+                on_action_done(index, name, dict(running), result)
         if progress_callback is not None:
             progress_callback(count, count, 'complete')
         return result
+
+    @property
+    def action_names(self) -> list[str]:
+        return [_name(cls) for cls in self.actions]
+
+    def submit(
+        self, params: Mapping[str, Any], executor: PipelineExecutor, *, name: str | None = None, resume_from: Any = None
+    ) -> str:
+        """Start this pipeline on ``executor`` (a ``RayPipelineExecutor`` or ``LocalPipelineExecutor``); the run id."""
+        self._executor = executor
+        return executor.submit(self, params, name=name, resume_from=resume_from)
+
+    def wait(self, run_id: str, executor: PipelineExecutor | None = None, *, timeout: float | None = None) -> Any:
+        """The result of run ``run_id`` once it ends (on the executor of the last :meth:`submit` unless given)."""
+        chosen = executor if executor is not None else self._executor
+        if chosen is None:
+            raise ValueError('wait() needs the executor the run was submitted to: pass executor=')
+        return chosen.get_result(run_id, timeout=timeout)
 
     def _run_one(self, cls: type[BaseAction[Any]], params: BaseModel, ctx: RuntimeContext) -> Any:
         try:

@@ -70,15 +70,12 @@ def skip_note(context: ToTaskContext) -> str | None:
 
 
 def dry_run_report(context: ToTaskContext) -> list[tuple[str, str]]:
-    """A dry run's summary table (objects per class) and the commands that review, commit or undo it.
-
-    For a real run: only how to undo it. Lines with their log level.
-    """
+    """A dry run's summary table (objects per class) and the commands that review and commit it (with levels)."""
     run_id, params = context.run_id, context.typed_params
     if run_id is None or params is None:
         return []
     if not params.dry_run:
-        return [(f'Run {run_id} recorded: undo it with `synapse to-task undo {run_id}`', 'info')]
+        return []  # a real run's undo hint comes before its completion line
     summary = context.summary or {}
     lines = [
         (

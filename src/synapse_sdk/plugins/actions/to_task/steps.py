@@ -322,6 +322,11 @@ class FinalizeStep(ToTaskStep):
     def execute(self, context: ToTaskContext) -> StepResult:
         ctx = context.runtime_ctx
         assert ctx is not None
+        params = context.typed_params
+        if context.run_id is not None and params is not None and not params.dry_run:
+            ctx.log_message(
+                f'Run {context.run_id} recorded: undo it with `synapse to-task undo {context.run_id}`', 'info'
+            )
         if context.failed_count:
             ctx.log_message(
                 f'Annotation complete: {context.success_count} succeeded, {context.failed_count} failed', 'warning'
