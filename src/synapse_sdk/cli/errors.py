@@ -88,6 +88,16 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def backend_client_or_fail(purpose: str) -> Any:
+    """The configured backend client, or exit 1 with ``No backend to <purpose>`` and how to configure one."""
+    from synapse_sdk.connect import create_backend_client
+
+    client = create_backend_client()
+    if client is None:
+        raise fail(f'No backend to {purpose}: run `synapse login`, or set SYNAPSE_HOST and SYNAPSE_ACCESS_TOKEN')
+    return client
+
+
 def show_warning(
     message: Warning | str,
     category: type[Warning],

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from synapse_sdk.cli.errors import fail, handle_errors
+from synapse_sdk.cli.errors import backend_client_or_fail, handle_errors
 
 __all__ = ['app']
 
@@ -17,14 +17,7 @@ _AS_JSON = typer.Option('--json', help='Print JSON instead of a table.')
 
 
 def _client() -> Any:
-    from synapse_sdk.connect import create_backend_client
-
-    client = create_backend_client()
-    if client is None:
-        raise fail(
-            'No backend to read pipeline runs from: run `synapse login`, or set SYNAPSE_HOST and SYNAPSE_ACCESS_TOKEN'
-        )
-    return client
+    return backend_client_or_fail('read pipeline runs from')
 
 
 @app.command('list')

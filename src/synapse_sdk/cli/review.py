@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from synapse_sdk.cli.errors import EXIT_PARTIAL, err_console, fail, handle_errors
+from synapse_sdk.cli.errors import EXIT_PARTIAL, backend_client_or_fail, err_console, handle_errors
 
 if TYPE_CHECKING:
     from synapse_sdk.plugins.actions.to_task.commit import CommitReport
@@ -34,12 +34,7 @@ RunId = Annotated[str, typer.Argument(help='The run id (or a unique start of it)
 
 
 def _client() -> Any:
-    from synapse_sdk.connect import create_backend_client
-
-    client = create_backend_client()
-    if client is None:
-        raise fail('No backend to review against: run `synapse login`, or set SYNAPSE_HOST and SYNAPSE_ACCESS_TOKEN')
-    return client
+    return backend_client_or_fail('review against')
 
 
 @review_app.command('open')

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from synapse_sdk.cli.errors import EXIT_PARTIAL, err_console, fail, handle_errors
+from synapse_sdk.cli.errors import EXIT_PARTIAL, backend_client_or_fail, err_console, handle_errors
 
 __all__ = ['app']
 
@@ -19,12 +19,7 @@ def _group() -> None:
 
 
 def _client() -> Any:
-    from synapse_sdk.connect import create_backend_client
-
-    client = create_backend_client()
-    if client is None:
-        raise fail('No backend to undo against: run `synapse login`, or set SYNAPSE_HOST and SYNAPSE_ACCESS_TOKEN')
-    return client
+    return backend_client_or_fail('undo against')
 
 
 @app.command('undo')

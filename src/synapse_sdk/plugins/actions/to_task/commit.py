@@ -213,16 +213,8 @@ def commit_run(
         and not (e.written_hash is not None and e.undone_at is None)
     ]
     report = CommitReport(run_id=meta.run_id, selected=len(chosen))
-    if not chosen:
-        return report
-    ledger = _ledger(meta, 'commit')
-    try:
-        flow = _CommitFlow(record, meta, {e.task_id: e for e in chosen}, ledger)
-        outcomes = _drive(flow, client, meta.project, [e.task_id for e in chosen], width, on_progress)
-    finally:
-        ledger.close()
-    _fill(report, flow, outcomes)
-    report.written = sum(o.status is TaskProcessStatus.SUCCESS for o in outcomes)
+    if chosen:
+        report.written = _run(_CommitFlow, record, meta, chosen, 'commit', client, width, on_progress, report)
     return report
 
 
@@ -234,17 +226,32 @@ def undo_run(
     _check_backend(meta, client)
     chosen = list(record.entries(written=True))
     report = UndoReport(run_id=meta.run_id, selected=len(chosen))
-    if not chosen:
-        return report
-    ledger = _ledger(meta, f'undo-{_undo_round(chosen)}')
+    if chosen:
+        what = f'undo-{_undo_round(chosen)}'
+        report.restored = _run(_UndoFlow, record, meta, chosen, what, client, width, on_progress, report)
+    return report
+
+
+def _run(
+    kind: type[_RecordFlow],
+    record: RunRecord,
+    meta: RunMeta,
+    chosen: list[TaskEntry],
+    what: str,
+    client: Any,
+    width: int,
+    progress: Progress | None,
+    report: CommitReport | UndoReport,
+) -> int:
+    """Write the chosen tasks through a flow of ``kind`` (its own resume ledger); the count written."""
+    ledger = _ledger(meta, what)
     try:
-        flow = _UndoFlow(record, meta, {e.task_id: e for e in chosen}, ledger)
-        outcomes = _drive(flow, client, meta.project, [e.task_id for e in chosen], width, on_progress)
+        flow = kind(record, meta, {e.task_id: e for e in chosen}, ledger)
+        outcomes = _drive(flow, client, meta.project, [e.task_id for e in chosen], width, progress)
     finally:
         ledger.close()
     _fill(report, flow, outcomes)
-    report.restored = sum(o.status is TaskProcessStatus.SUCCESS for o in outcomes)
-    return report
+    return sum(o.status is TaskProcessStatus.SUCCESS for o in outcomes)
 
 
 def _undo_round(entries: list[TaskEntry]) -> str:
