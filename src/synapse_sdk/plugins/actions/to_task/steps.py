@@ -327,11 +327,15 @@ class FinalizeStep(ToTaskStep):
             ctx.log_message(
                 f'Run {context.run_id} recorded: undo it with `synapse to-task undo {context.run_id}`', 'info'
             )
+        dry = params is not None and params.dry_run
         if context.failed_count:
+            done = 'proposed' if dry else 'succeeded'
             ctx.log_message(
-                f'Annotation complete: {context.success_count} succeeded, {context.failed_count} failed', 'warning'
+                f'{"Dry run" if dry else "Annotation"} complete: {context.success_count} {done}, '
+                f'{context.failed_count} failed',
+                'warning',
             )
-        else:
+        elif not dry:  # a dry run's own summary line follows
             ctx.log_message(f'Annotation complete: {context.success_count} tasks annotated', 'success')
         note = skip_note(context)
         if note:
