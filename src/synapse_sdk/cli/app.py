@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from synapse_sdk.cli import auth, dataset, local, pipeline, plugin, plugin_serve, to_task
+from synapse_sdk.cli import (
+    agent,
+    auth,
+    dataset,
+    doctor,
+    local,
+    mcp,
+    pipeline,
+    plugin,
+    plugin_package,
+    plugin_serve,
+    to_task,
+)
 from synapse_sdk.cli.errors import state
 from synapse_sdk.cli.metavars import SynapseGroup
 from synapse_sdk.cli.review import review_app
@@ -18,12 +30,16 @@ app = typer.Typer(
     add_completion=False,
 )
 plugin_serve.register(plugin.app)
+plugin_package.register(plugin.app)
 app.add_typer(plugin.app, name='plugin')
 app.add_typer(local.app, name='local')
 app.add_typer(dataset.app, name='dataset')
 app.add_typer(review_app, name='review')
 app.add_typer(to_task.app, name='to-task')
 app.add_typer(pipeline.app, name='pipeline')
+app.add_typer(agent.app, name='agent')
+app.add_typer(mcp.app, name='mcp')
+doctor.register(app)
 auth.register(app)
 
 

@@ -109,7 +109,8 @@ class PluginDiscovery:
     def load(cls, plugin_code: str | os.PathLike[str] | None, *, client: Any | None = None) -> PluginDiscovery:
         """Resolve what ``run_plugin`` was given, cached per config file and modification time.
 
-        ``plugin_code`` is, in this order: a plugin folder or a ``config.yaml`` path; the ``code`` of
+        ``plugin_code`` is, in this order: a bundle (``.zip``, from ``synapse plugin package``), unpacked
+        once into the state dir; a plugin folder or a ``config.yaml`` path; the ``code`` of
         the plugin in the current directory; an importable module name; the code (or
         ``code@version``) of a plugin published to the backend, whose release archive is fetched
         once and cached. ``client`` is that backend (default: the configured one).
@@ -118,6 +119,10 @@ class PluginDiscovery:
             raise ValueError('plugin_code is required: a plugin folder, a config.yaml path or a module name')
         text = os.fspath(plugin_code)
         location = Path(text)
+        if location.suffix == '.zip' and location.is_file():  # a bundle of `synapse plugin package`
+            from synapse_sdk.plugins.bundle import unpacked_bundle
+
+            return _cached_path(unpacked_bundle(location))
         if location.is_file() or (location / 'config.yaml').is_file():
             return _cached_path(location)
         here = Path.cwd()

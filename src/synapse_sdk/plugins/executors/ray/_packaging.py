@@ -64,9 +64,10 @@ ALWAYS_EXCLUDED: tuple[str, ...] = (
     'node_modules/',
     '*.egg-info/',
     '.DS_Store',
-    # our own per-run files
+    # our own per-run files, and bundles of `synapse plugin package` (written next to the plugin)
     PARAMS_FILE,
     SECRETS_FILE,
+    '*.synapse.zip',
     # credentials
     '.env',
     '.env.*',

@@ -131,23 +131,35 @@ class PluginRuntime:
     package_manager_options: list[str] = field(default_factory=list)
     wheels_dir: str = 'wheels'
     config: Any = None
+    #: an unpacked bundle's wheel folder (relative): install from it alone, ``--no-index``
+    offline_wheels: str | None = None
 
     @classmethod
     def from_dir(cls, plugin_dir: str | os.PathLike[str] | None, config: Any = None) -> PluginRuntime:
-        """From a plugin folder (its ``config.yaml`` is read when present and ``config`` is not given)."""
+        """From a plugin folder or bundle (its ``config.yaml`` is read when present and ``config`` is not given).
+
+        A bundle (``synapse plugin package``) is unpacked once into the state dir; its wheels then
+        install with ``--no-index --find-links`` (see :mod:`synapse_sdk.plugins.bundle`).
+        """
         if plugin_dir is None:
             return cls(config=config)
+        from synapse_sdk.plugins.bundle import offline_wheels, unpacked_bundle
+
         root = Path(plugin_dir).resolve()
+        if root.suffix == '.zip' and root.is_file():  # a bundle; any other zip is refused, naming it
+            root = unpacked_bundle(root)
         if not root.is_dir():
             raise FileNotFoundError(f'Working directory not found: {root}')
+        offline = offline_wheels(root)
         if config is None and (root / 'config.yaml').is_file():
             from synapse_sdk.plugins.config import load_config
 
             config = load_config(root)
         if config is None:
-            return cls(plugin_dir=root)
+            return cls(plugin_dir=root, offline_wheels=offline)
         return cls(
             plugin_dir=root,
+            offline_wheels=offline,
             env={str(k): str(v) for k, v in (config.env or {}).items()},
             runtime_env=dict(config.runtime_env or {}),
             package_manager=PackageManager(config.package_manager),
@@ -180,11 +192,16 @@ class PluginRuntime:
         if py_modules:
             out['py_modules'] = [*out.get('py_modules', []), *py_modules]
         packages = self.packages()
+        options = list(self.package_manager_options)
+        if packages and self.offline_wheels:
+            # only requirements lines get the working dir substituted (by pip itself, and by Ray for uv)
+            packages = [f'--find-links {WORKING_DIR_VAR}/{self.offline_wheels}', *packages]
+            options += [] if '--no-index' in options else ['--no-index']
         if packages:
             if self.package_manager is PackageManager.UV:
-                out['uv'] = {'packages': packages, 'uv_pip_install_options': self.package_manager_options}
+                out['uv'] = {'packages': packages, 'uv_pip_install_options': options}
             else:
-                out['pip'] = {'packages': packages, 'pip_install_options': self.package_manager_options}
+                out['pip'] = {'packages': packages, 'pip_install_options': options}
         return out
 
     def entrypoint_for(self, action: str) -> str:

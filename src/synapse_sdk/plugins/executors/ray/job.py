@@ -52,16 +52,17 @@ class RayJobExecutor:
     Args:
         dashboard_url: the Ray dashboard (Jobs API) address, ``http://host:8265``, or any address
             ``JobSubmissionClient`` accepts (``auto``, ``ray://host:10001``).
-        working_dir: the plugin folder; packaged honouring ``.synapseignore`` (credentials, params
-            files and ``.git`` never ship) with its ``requirements.txt``, wheels, ``env`` and
-            ``runtime_env`` from ``config.yaml``.
+        working_dir: the plugin folder, or a bundle of ``synapse plugin package`` (its wheels install
+            with ``--no-index``: no package index is contacted); packaged honouring ``.synapseignore``
+            (credentials, params files and ``.git`` never ship) with its ``requirements.txt``, wheels,
+            ``env`` and ``runtime_env`` from ``config.yaml``.
         env: settings for the action (``ctx.env``), merged over config ``env``.
         job_id: the backend job the runs belong to: progress, logs and the result are reported to it.
         include_sdk: ship this installation's ``synapse_sdk`` with the job (for SDK development).
         entrypoint_num_cpus / entrypoint_num_gpus / entrypoint_memory: resources of the job's driver.
         runtime_env: extra Ray ``runtime_env`` keys, over the plugin's own.
         python: the interpreter the job runs; default: this one for a cluster on this machine, else
-            ``python`` on the cluster's ``PATH``.
+            (and whenever the job installs ``pip``/``uv`` packages) ``python`` on the job's ``PATH``.
         client: a backend client used to read results reported to ``job_id``.
         worker_env: the worker's ``SYNAPSE_*``/``RAY_*`` variables (credentials included) instead of this
             process's environment and configured credentials (an agent submitting for its own backend).
@@ -101,6 +102,7 @@ class RayJobExecutor:
         }
         self.language = language
         self.python = python or (sys.executable if _is_local(self.dashboard_url) else 'python')
+        self._python_given = python is not None
         self.client = client
         #: the ``SYNAPSE_*``/``RAY_*`` variables (credentials included) the worker gets, instead of this process's
         self.worker_env = None if worker_env is None else dict(worker_env)
@@ -171,7 +173,7 @@ class RayJobExecutor:
             try:
                 return str(
                     self.jobs.submit_job(
-                        entrypoint=f'{self.python} -m {WORKER_MODULE}',
+                        entrypoint=f'{self._python_for(runtime_env)} -m {WORKER_MODULE}',
                         runtime_env=runtime_env,
                         metadata=metadata,
                         submission_id=submission_id,
@@ -182,6 +184,12 @@ class RayJobExecutor:
                 raise
             except Exception as exc:
                 raise ExecutorError(f"Submitting action '{resolved.label}' failed: {_clean(exc)}") from exc
+
+    def _python_for(self, runtime_env: Mapping[str, Any]) -> str:
+        """The job's interpreter: with ``pip``/``uv`` packages, the virtualenv's ``python`` Ray activates."""
+        if self._python_given or not any(key in runtime_env for key in ('pip', 'uv', 'conda')):
+            return self.python
+        return 'python'
 
     # ------------------------------------------------------------------ follow
     def get_status(self, job_id: str) -> JobStatus:
