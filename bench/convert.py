@@ -1,9 +1,11 @@
 """Converter throughput: COCO -> YOLO and YOLO -> COCO on 5,000 images / 50,000 boxes, beside Datumaro.
 
-Also the peak RSS of streaming a 100k-annotation COCO file, beside json / orjson / pycocotools.
+Also the load time and peak RSS of reading a 100k-annotation COCO file, beside json / orjson / pycocotools:
+ours with the fast (batched) index and with the general one (``fast=False``, the code before the fast path).
 
     .venv/bin/python bench/convert.py                         # ours + plain-Python baseline (+ Datumaro if importable)
     /tmp/synapse-bench-venv/bin/python bench/convert.py       # a venv with '.[datasets,bench]' adds Datumaro
+    .venv/bin/python bench/convert.py --load-only --repeat 5  # only the COCO load figures
 
 Every figure is measured in this run, on the same generated data; the median of ``--repeat`` runs is printed.
 """
@@ -138,36 +140,85 @@ def datumaro_convert(source: str, target: str, src: Path) -> Callable[[Path], ob
     return run
 
 
-def rss_probe(kind: str, path: Path) -> tuple[float, float]:
-    """Seconds and peak RSS (MiB) of loading ``path`` with ``kind``, in a fresh process."""
+#: loaders of the COCO load figures; ``ours`` reads every item and converts it to DM v2, the others only parse
+LOADERS = ('ours (fast index)', 'ours (general index, before)', 'orjson.loads', 'json.load', 'pycocotools COCO()')
+
+
+def rss_probe(kind: str, path: Path) -> tuple[float, float, float, int]:
+    """``(import s, load s, peak RSS MiB, annotations)`` of loading ``path`` with ``kind``, in a fresh process.
+
+    The load is timed after the imports (ours imports pydantic and the SDK, orjson a few milliseconds); the peak
+    RSS is VmHWM above a bare interpreter and includes what the imports hold.
+    """
     code = f"""
 import time, sys
 from pathlib import Path
 path = Path({str(path)!r})
+kind = {kind!r}
 start = time.perf_counter()
-if {kind!r} == 'ours':
+if kind.startswith('ours'):
     from synapse_sdk.plugins.datasets.readers.coco import COCOReader
     from synapse_sdk.plugins.datasets.options import ConvertOptions
     from synapse_sdk.plugins.datasets.report import ReportBuilder
-    n = sum(item.count() for item in COCOReader(path.parent, ReportBuilder('coco'), ConvertOptions()))
-elif {kind!r} == 'json':
-    import json; n = len(json.loads(path.read_text())['annotations'])
-elif {kind!r} == 'orjson':
-    import orjson; n = len(orjson.loads(path.read_bytes())['annotations'])
+    imported = time.perf_counter()
+    reader = COCOReader(path.parent, ReportBuilder('coco'), ConvertOptions(), fast='general' not in kind)
+    n = sum(item.count() for item in reader)
+elif kind == 'json.load':
+    import json
+    imported = time.perf_counter()
+    with open(path, encoding='utf-8') as fh:
+        n = len(json.load(fh)['annotations'])
+elif kind == 'orjson.loads':
+    import orjson
+    imported = time.perf_counter()
+    n = len(orjson.loads(path.read_bytes())['annotations'])
 else:
     import io, contextlib
     from pycocotools.coco import COCO
+    imported = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         n = len(COCO(str(path)).anns)
+end = time.perf_counter()
 hwm = next(line for line in open('/proc/self/status') if line.startswith('VmHWM'))
-print(time.perf_counter() - start, int(hwm.split()[1]) / 1024, n)
+print(imported - start, end - imported, int(hwm.split()[1]) / 1024, n)
 """
     # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child would report this (big) parent's peak
     bare = "print(int(next(x for x in open('/proc/self/status') if x.startswith('VmHWM')).split()[1]) / 1024)"
     baseline = subprocess.run([sys.executable, '-c', bare], capture_output=True, text=True, check=True)
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
-    seconds, rss, _ = out.stdout.split()
-    return float(seconds), float(rss) - float(baseline.stdout)
+    imported, seconds, rss, count = out.stdout.split()
+    return float(imported), float(seconds), float(rss) - float(baseline.stdout), int(count)
+
+
+def coco_load(scratch: Path, annotations: int, repeat: int) -> None:
+    """Load time and peak RSS of each of :data:`LOADERS` on one generated file; medians of ``repeat`` rounds."""
+    big = make_coco(scratch / 'big', annotations // 10, 10, seed=1, write_images=False)
+    blank = big / 'blank.png'
+    blank.write_bytes(png_bytes(4, 4))
+    for image in json.loads((big / 'annotations.json').read_text())['images']:
+        os.link(blank, big / image['file_name'])
+    size_mib = (big / 'annotations.json').stat().st_size / 2**20
+    print(f'\n{annotations} annotations, annotations.json {size_mib:.1f} MiB; median of {repeat}, fresh processes:')
+    samples: dict[str, list[tuple[float, float, float, int]]] = {kind: [] for kind in LOADERS}
+    for r in range(repeat):  # round-robin, order shuffled per round, as above
+        order = list(LOADERS)
+        random.Random(r).shuffle(order)
+        for kind in order:
+            samples[kind].append(rss_probe(kind, big / 'annotations.json'))
+    print(f'{"loader":30s} {"load s":>7s} {"import s":>8s} {"peak MiB":>9s}  (peak: VmHWM above a bare interpreter)')
+    medians = {}
+    for kind, runs in samples.items():
+        imported, seconds, rss = (statistics.median(run[k] for run in runs) for k in range(3))
+        counts = {run[3] for run in runs}
+        if counts != {annotations}:
+            raise SystemExit(f'{kind} read {counts} annotations, expected {annotations}')
+        medians[kind] = (seconds, rss)
+        print(f'{kind:30s} {seconds:7.3f} {imported:8.3f} {rss:9.1f}')
+    fast, peer = medians['ours (fast index)'], medians['orjson.loads']
+    print(
+        f'ours (fast) / orjson.loads: time {fast[0] / peer[0]:.2f}x (target <= 1), '
+        f'peak {fast[1] / peer[1]:.2f}x (target <= 0.33)'
+    )
 
 
 def main() -> None:
@@ -176,6 +227,7 @@ def main() -> None:
     parser.add_argument('--boxes', type=int, default=10, help='boxes per image')
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--rss-annotations', type=int, default=100_000)
+    parser.add_argument('--load-only', action='store_true', help='only the COCO load figures (time, peak RSS)')
     parser.add_argument(
         '--scratch',
         type=Path,
@@ -194,6 +246,9 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix='synapse-bench-', dir=args.scratch))
     print(f'scratch folder: {scratch} (--scratch; every candidate reads and writes there)')
     try:
+        if args.load_only:
+            coco_load(scratch, args.rss_annotations, args.repeat)
+            return
         coco = make_coco(scratch / 'coco', args.images, args.boxes)
         yolo = scratch / 'yolo'
         ours('coco', 'yolo', coco, 'copy')(yolo)
@@ -237,17 +292,7 @@ def main() -> None:
             if peer:
                 ratio = rates[f'ours {direction} (images copied)'] / peer
                 print(f'speed-up vs datumaro, {direction}, both copying images: {ratio:.1f}x')
-        big = make_coco(scratch / 'big', args.rss_annotations // 10, 10, seed=1, write_images=False)
-        blank = big / 'blank.png'
-        blank.write_bytes(png_bytes(4, 4))
-        for image in json.loads((big / 'annotations.json').read_text())['images']:
-            os.link(blank, big / image['file_name'])
-        size_mib = (big / 'annotations.json').stat().st_size / 2**20
-        print(f'\n{args.rss_annotations} annotations, annotations.json {size_mib:.1f} MiB:')
-        print('load time and peak RSS above a bare interpreter (each in a fresh process)')
-        for kind in ('ours', 'json', 'orjson', 'pycocotools'):
-            seconds, rss = rss_probe(kind, big / 'annotations.json')
-            print(f'{kind:12s} {seconds:6.2f} s  {rss:7.1f} MiB')
+        coco_load(scratch, args.rss_annotations, args.repeat)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -148,7 +148,13 @@ class DatasetConverter:
                 writer.placer.abort()
                 raise
         builder.classes = self._class_report(classes, full_list)
-        return builder.build(output=str(dst))
+        report = builder.build(output=str(dst))
+        if self.options.verify:
+            from synapse_sdk.plugins.datasets.verify import verify_conversion
+
+            verification = verify_conversion(self.source, src, self.target, dst, self.options, report)
+            report = report.model_copy(update={'verification': verification})
+        return report
 
     def _classes(self, reader: Reader) -> tuple[ClassMap, bool]:
         declared = reader.class_map()

@@ -21,3 +21,6 @@ class ConvertOptions(BaseModel):
     layout: Layout = Layout.AUTO  #: output folder layout
     overwrite: bool = False  #: replace a non-empty output folder
     workers: int = Field(default=8, ge=1, le=64)  #: concurrent image copies
+    verify: bool = False  #: read the output back and compare it with the source (report ``verification``)
+    verify_iou: float = Field(default=0.999, ge=0, le=1)  #: least IoU of a box and its read-back copy
+    verify_max_drift_px: float = Field(default=0.01, ge=0)  #: largest corner / point move allowed, in pixels

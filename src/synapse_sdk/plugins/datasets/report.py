@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from synapse_sdk.plugins.datasets.compare import Verification
 from synapse_sdk.plugins.datasets.formats import DatasetFormat
 
 __all__ = ['ConversionReport', 'Problem', 'ReportBuilder', 'SkipReason', 'SkippedItem']
@@ -65,6 +66,7 @@ class ConversionReport(BaseModel):
     dataset-level details: ``supercategory``, ``skeleton``, ``category_id`` (COCO categories whose
     supercategory, skeleton or id a non-COCO target cannot keep) and ``flip_idx`` (YOLO pose).
     ``clamped`` counts coordinates moved into the image (a clipped box edge, a YOLO value out of [0, 1]).
+    ``verification`` (``verify=True``) compares the output, read back, with the source object by object.
     """
 
     source: DatasetFormat
@@ -81,6 +83,8 @@ class ConversionReport(BaseModel):
     classes: dict[str, str] = Field(default_factory=dict)
     #: the first problems found, with file and line (at most 200)
     problems: list[Problem] = Field(default_factory=list)
+    #: the read-back comparison, when the conversion ran with ``verify=True``
+    verification: Verification | None = None
 
     @property
     def ok(self) -> bool:

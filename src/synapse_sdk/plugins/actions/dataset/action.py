@@ -36,6 +36,9 @@ class DatasetParams(BaseModel):
     class_names: list[str] | None = None
     layout: Layout = Layout.AUTO
     overwrite: bool = False
+    verify: bool = Field(default=False, description='Read the output back and compare it with the source (convert)')
+    verify_iou: float = Field(default=0.999, ge=0, le=1, description='Least IoU of a box and its read-back copy')
+    verify_max_drift_px: float = Field(default=0.01, ge=0, description='Largest corner / point move, in pixels')
 
     @model_validator(mode='after')
     def _convert_needs_source_format(self) -> DatasetParams:
@@ -97,6 +100,9 @@ class DatasetAction(BaseAction[DatasetParams]):
             class_names=params.class_names,
             layout=params.layout,
             overwrite=params.overwrite,
+            verify=params.verify,
+            verify_iou=params.verify_iou,
+            verify_max_drift_px=params.verify_max_drift_px,
         )
         report = converter.convert(
             params.source, params.output, progress=lambda done, total: self.set_progress(done, total, step)
@@ -108,8 +114,17 @@ class DatasetAction(BaseAction[DatasetParams]):
                 'annotations_written': report.annotations_written,
                 'annotations_skipped': sum(report.annotations_skipped.values()),
                 'clamped': report.clamped,
+                **_verification_metrics(report),
             },
             step,
         )
         self.log('dataset_converted', report.model_dump(mode='json', exclude={'problems'}))
         return DatasetResult(operation=params.operation, output=params.output, report=report)
+
+
+def _verification_metrics(report: ConversionReport) -> dict[str, int | bool]:
+    """``verified`` and the drifted / missing / extra counts, when the run verified its output."""
+    v = report.verification
+    if v is None:
+        return {}
+    return {'verified': v.ok, 'drifted': v.drifted, 'missing': v.missing, 'extra': v.extra}

@@ -2,16 +2,141 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
+from itertools import chain, compress, repeat
+from operator import itemgetter, ne
 from typing import Any
 
 from synapse_sdk.plugins.datasets._masks import counts_from_coco_string, dm_rle_from_rows, rows_from_coco_counts
 from synapse_sdk.plugins.datasets.models.coco import COCOAnnotation, COCOCategory, COCORle
 
-__all__ = ['coco_annotation_to_dm', 'plain_boxes']
+__all__ = ['CompactBoxes', 'coco_annotation_to_dm', 'plain_boxes']
 
 _PLAIN_KEYS = frozenset({'id', 'image_id', 'category_id', 'bbox', 'area', 'iscrowd', 'segmentation'})
 _NUMBERS = frozenset({int, float})
+_EXACT = 2**53  # integers up to this size survive a float64 unchanged
+_WIDER = {'h': 'i', 'i': 'q'}  # integer array type codes: int16 -> int32 -> int64
+
+
+def _appended(numbers: array[Any], values: list[Any]) -> array[Any] | None:
+    """``numbers`` with ``values`` appended, copied to a wider type code while they overflow; None past int64."""
+    while True:
+        try:
+            numbers.fromlist(values)
+            return numbers
+        except OverflowError:
+            code = _WIDER.get(numbers.typecode)
+            if code is None:
+                return None
+            numbers = array(code, numbers)
+
+
+def _exact(values: array[Any] | list[Any]) -> bool:
+    """Whether every integer of ``values`` survives a float64 unchanged."""
+    return not values or (max(values) <= _EXACT and min(values) >= -_EXACT)
+
+
+_FIELDS = itemgetter('image_id', 'id', 'category_id', 'bbox')  # what a box needs (and may have: area, iscrowd, ...)
+
+
+def _box_columns(elements: list[Any]) -> tuple[list[int], list[int], list[int], list[Any], bool] | None:
+    """``(image ids, ids, category ids, bbox values, any float)`` of a batch of box-only annotations, else None.
+
+    Every check runs over the whole batch in C (``map``, ``set``, ``min``): a Python loop per annotation
+    would cost more than parsing it.
+    """
+    if not elements:
+        return None
+    try:  # a list or a number has no such keys (TypeError), a dict may miss one (KeyError)
+        rows = list(map(_FIELDS, elements))
+    except (KeyError, TypeError):
+        return None
+    if not set().union(*elements) <= _PLAIN_KEYS:  # the union of the dicts' keys, in C
+        return None
+    if any(map(dict.get, elements, repeat('segmentation'))):
+        return None
+    image_ids, ids, category_ids, bboxes = map(list, zip(*rows, strict=True))
+    if set(map(type, chain(image_ids, ids, category_ids))) != {int} or set(map(type, bboxes)) != {list}:
+        return None
+    if set(map(len, bboxes)) != {4}:
+        return None
+    values = list(chain.from_iterable(bboxes))
+    kinds = set(map(type, values))
+    if not kinds.issubset(_NUMBERS) or min(values[2::4]) <= 0 or min(values[3::4]) <= 0:
+        return None
+    return image_ids, ids, category_ids, values, float in kinds
+
+
+class CompactBoxes:
+    """Box-only annotations of one file as machine numbers: 7 per box instead of a dict of lists.
+
+    :meth:`add` takes a batch of parsed annotations when every one of them is box-only in the sense of
+    :func:`plain_boxes` (its category aside: the caller checks :attr:`categories` once all files are read);
+    :meth:`dm_boxes` gives the DM boxes :func:`plain_boxes` gives for them. Runs (consecutive annotations of
+    one image) index the arrays.
+    """
+
+    def __init__(self) -> None:
+        # each array takes the narrowest type code its values fit (most boxes: int16 coordinates)
+        self.ids: array[int] = array('h')
+        self.category_ids: array[int] = array('h')
+        #: x, y, w, h of each box: integers while every value read was one, float64 from the first float on
+        self.values: array[Any] = array('h')
+        self.categories: set[int] = set()
+        self.run_ids, self.starts, self.ends, self.counts = array('q'), array('q'), array('q'), array('q')
+
+    def add(self, elements: list[Any]) -> bool:
+        """Keep a batch of annotations; False when one of them is not box-only (then drop this object: the file
+        goes the general way, and what this batch had appended is not taken back)."""
+        columns = _box_columns(elements)
+        if columns is None:
+            return False
+        image_ids, ids, category_ids, values, has_float = columns
+        if has_float or self.values.typecode == 'd':  # float64 from now on: integers must stay exact
+            if not _exact(values) or (self.values.typecode != 'd' and not _exact(self.values)):
+                return False
+            if self.values.typecode != 'd':
+                self.values = array('d', self.values)
+        first = len(self.ids)
+        stored = _appended(self.values, values), _appended(self.ids, ids), _appended(self.category_ids, category_ids)
+        if None in stored:
+            return False
+        self.values, self.ids, self.category_ids = stored  # type: ignore[assignment]
+        self.categories.update(category_ids)
+        try:
+            self._runs(image_ids, first)
+        except OverflowError:  # an image id past int64
+            return False
+        return True
+
+    def _runs(self, image_ids: list[int], first: int) -> None:
+        """Extend the runs by a batch whose first annotation is number ``first``."""
+        # where the image changes inside the batch, found in C; the loop below goes once per run
+        changes = compress(range(1, len(image_ids)), map(ne, image_ids, image_ids[1:]))
+        start = 0
+        if self.run_ids and self.run_ids[-1] == image_ids[0]:  # the last run goes on into this batch
+            start = next(changes, len(image_ids))
+            self.ends[-1] = first + start
+            self.counts[-1] += start
+        for end in chain(changes, (len(image_ids),)):
+            if start < len(image_ids):
+                self.run_ids.append(image_ids[start])
+                self.starts.append(first + start)
+                self.ends.append(first + end)
+                self.counts.append(end - start)
+            start = end
+
+    def dm_boxes(self, start: int, end: int, names: dict[int, str], out: list[dict[str, Any]]) -> None:
+        """Append the DM boxes of annotations ``start:end`` to ``out`` (whole floats as ints, as plain_boxes)."""
+        values = self.values[4 * start : 4 * end].tolist()
+        if self.values.typecode == 'd':  # whole floats as ints, as plain_boxes
+            values = [int(v) if v.is_integer() else v for v in values]
+        labels = map(names.__getitem__, self.category_ids[start:end])
+        out += [
+            {'id': f'a{annotation_id}', 'classification': label, 'attrs': [], 'data': values[j : j + 4]}
+            for annotation_id, label, j in zip(self.ids[start:end], labels, range(0, 4 * (end - start), 4), strict=True)
+        ]
 
 
 def plain_boxes(

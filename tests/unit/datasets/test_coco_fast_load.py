@@ -1,0 +1,268 @@
+"""The batched COCO load (one ``orjson.loads`` per ~16 KiB, boxes kept as machine numbers) equals the general one.
+
+Pinned on fixed documents and on generated ones: the batches hold exactly the elements the one-by-one stream
+yields, and :class:`COCOReader` gives the same items, DM entries, report and errors with ``fast=True`` and
+``fast=False``. Each case also pins which path ran, so a fast path that silently never engages fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.support.dataset_builders import write_png_header
+
+from synapse_sdk.exceptions import ValidationError
+from synapse_sdk.plugins.datasets._jsonstream import iter_top_level_arrays, iter_top_level_batches
+from synapse_sdk.plugins.datasets.options import ConvertOptions
+from synapse_sdk.plugins.datasets.readers.coco import COCOReader
+from synapse_sdk.plugins.datasets.report import ReportBuilder
+
+WANTED = frozenset({'images', 'annotations', 'categories'})
+
+TRICKY = {
+    'strings with brackets, escapes and unicode': (
+        '{"info": {"a": "}, {", "b": [{"x": "]"}]}, "annotations": [{"id": 1, "note": "}, {\\"id\\": 2}"}, '
+        '{"id": 2, "note": "back\\\\slash}, {"}, {"id": 3, "name": "caf\u00e9 \\u00e9 \\ud83d\\ude00 }, {"},'
+        '{"id": 4, "q": "\\"}\\", {"}], "images": [], "categories": [{"id": 1, "name": "}, {"}, {"id": 2}]}'
+    ),
+    'nested values with false cuts': (
+        '{"annotations": [{"id": 1, "segmentation": [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]]}, '
+        '{"id": 2, "attributes": {"a": {"b": {}}, "c": [{}, {"d": 1}, {}]}}, {"id": 3, "segmentation": '
+        '{"counts": "a}, {b", "size": [2, 2]}}, {"id": 4, "list": [{"e": [{}, {}]}, {}]}]}'
+    ),
+    'empty arrays, keys in any order, annotations first': (
+        '{"categories": [], "annotations": [{"image_id": 1, "id": 1, "bbox": []}, {"bbox": [1, 2, 3, 4], "id": 2}],'
+        ' "other": {"images": [{"id": 9}]}, "images": [{"id": 1}], "annotations": []}'
+    ),
+    'indented, elements of every kind': json.dumps(
+        {'annotations': [{'id': 1}, 1, 'x}, {', None, [{'a': 1}, {'b': 2}], {'id': 2}, {}, {}], 'images': [{}]},
+        indent=2,
+    ),
+    'compact separators, array end followed by objects': json.dumps(
+        {'annotations': [{'id': k, 'bbox': [k, k, 1, 1]} for k in range(40)], 'categories': [{'id': 1}, {'id': 2}]},
+        separators=(',', ':'),
+    ),
+}
+
+
+def elements_one_by_one(path: Path) -> list[tuple[str, Any]]:
+    return [(key, element) for key, _, _, element in iter_top_level_arrays(path, WANTED)]
+
+
+def elements_batched(path: Path, batch_bytes: int) -> tuple[list[tuple[str, Any]], int]:
+    flat, biggest = [], 0
+    for key, elements in iter_top_level_batches(path, WANTED, batch_bytes):
+        flat += [(key, element) for element in elements]
+        biggest = max(biggest, len(elements))
+    return flat, biggest
+
+
+@pytest.mark.parametrize('batch_bytes', [1, 48, 1 << 14])
+@pytest.mark.parametrize('text', TRICKY.values(), ids=TRICKY.keys())
+def test_batches_hold_exactly_the_elements_of_the_stream(tmp_path, text, batch_bytes):
+    path = tmp_path / 'doc.json'
+    path.write_text(text, encoding='utf-8')
+    assert json.loads(text)  # the cases are valid JSON
+    batched, biggest = elements_batched(path, batch_bytes)
+    assert batched == elements_one_by_one(path)
+    longest = max(len(value) for key, value in json.loads(text).items() if key in WANTED)
+    if batch_bytes > 1000 and longest > 2:  # the last element of an array always comes alone (no cut after it)
+        assert biggest > 1  # several elements per orjson.loads: the batched path ran
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    annotations=st.lists(
+        st.one_of(
+            st.fixed_dictionaries(
+                {'id': st.integers(), 'note': st.text(alphabet='{}[]",: \\ab\u00e9\U0001f600', max_size=12)}
+            ),
+            st.dictionaries(st.text(alphabet='{}"\\x', max_size=3), st.lists(st.dictionaries(st.just('k'), st.none()))),
+            st.integers(),
+        ),
+        max_size=12,
+    ),
+    indent=st.sampled_from([None, 0, 2]),
+    ascii_only=st.booleans(),
+    batch_bytes=st.sampled_from([1, 24, 80, 1 << 14]),
+)
+def test_generated_documents_batch_like_the_stream(tmp_path, annotations, indent, ascii_only, batch_bytes):
+    document = {'categories': [{'id': 1, 'name': '}, {'}], 'annotations': annotations, 'images': [{'id': 1}]}
+    path = tmp_path / 'doc.json'
+    path.write_text(json.dumps(document, indent=indent, ensure_ascii=ascii_only), encoding='utf-8')
+    assert elements_batched(path, batch_bytes)[0] == elements_one_by_one(path)
+
+
+# --- the reader: fast == general ---------------------------------------------------------------------------------
+
+
+def ann(aid: int, image_id: int, bbox: list[Any], category_id: int = 1, **extra: Any) -> dict[str, Any]:
+    return {'id': aid, 'image_id': image_id, 'category_id': category_id, 'bbox': bbox, **extra}
+
+
+def dataset(root: Path, document: dict[str, Any], **dumps: Any) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for image in document.get('images', []):
+        if image.get('file_name') and image['file_name'] != 'missing.png':
+            write_png_header(root / image['file_name'], 64, 48)
+    (root / 'annotations.json').write_text(json.dumps(document, **dumps), encoding='utf-8')
+    return root
+
+
+def load(root: Path, fast: bool) -> tuple[list[tuple[Any, ...]], dict[str, Any], list[bool]]:
+    report = ReportBuilder('coco')
+    reader = COCOReader(root, report, ConvertOptions(), fast=fast)
+    items = [(i.name, i.stem, i.split, i.image, i.entry, i.width, i.height) for i in reader]
+    classes = reader.class_map()
+    items.append(('classes', classes.names, classes.coco_ids, reader.kpt_shape))
+    return items, report.build().model_dump(), [index.boxes is not None for _, index in reader.indexes]
+
+
+def assert_same(root: Path, *, fast_path: bool | list[bool]) -> list[tuple[Any, ...]]:
+    fast_items, fast_report, used = load(root, fast=True)
+    general_items, general_report, general_used = load(root, fast=False)
+    assert general_used == [False] * len(used)
+    assert used == (fast_path if isinstance(fast_path, list) else [fast_path])
+    # JSON text, not ==: 10 == 10.0 in Python, but a whole float must come out as an int on both paths
+    assert typed(fast_items) == typed(general_items)
+    assert typed(fast_report) == typed(general_report)
+    return fast_items
+
+
+def typed(value: object) -> str:
+    return json.dumps(value, default=str)
+
+
+IMAGES = [
+    {'id': 1, 'file_name': 'a.png', 'width': 64, 'height': 48},
+    {'id': 2, 'file_name': 'caf\u00e9 \U0001f600.png', 'width': 64, 'height': 48},
+    {'id': 70000, 'file_name': 'missing.png', 'width': 64, 'height': 48},
+    {'id': 4, 'file_name': 'sub/b.png', 'width': 32, 'height': 32},
+    {'id': 5, 'file_name': 'no_annotations.png', 'width': 64, 'height': 48},
+]
+CATEGORIES = [{'id': 1, 'name': 'car'}, {'id': 2, 'name': 'pi\u00e9ton "}, {"'}, {'id': 40000, 'name': 'far'}]
+BOX_ONLY = [
+    ann(1, 1, [0, 0, 10, 8], area=80, iscrowd=0, segmentation=[]),
+    ann(2, 2, [1.5, 2.25, 10.0, 7.0], category_id=2),  # floats, one whole
+    ann(3, 1, [54, 40, 10, 8], category_id=40000),  # a second run of image 1, a category id above int16
+    ann(2**40, 70000, [-3, -4, 70000, 2**40]),  # above int32: wider arrays; its image is missing
+    ann(5, 4, [1, 1, 2, 2], segmentation={}),
+    ann(6, 99, [1, 1, 2, 2]),  # names no image
+    ann(7, 2, [2**53, 0, 1e-9, 0.5]),
+]
+
+
+@pytest.mark.parametrize(
+    ('order', 'dumps'),
+    [
+        (('images', 'annotations', 'categories'), {}),
+        (('annotations', 'categories', 'images'), {'indent': 2}),
+        (('categories', 'annotations', 'images'), {'separators': (',', ':'), 'ensure_ascii': False}),
+    ],
+    ids=['images-first', 'annotations-first-indented', 'categories-first-compact'],
+)
+def test_box_only_files_take_the_fast_path_with_the_same_result(tmp_path, order, dumps):
+    parts = {'images': IMAGES, 'annotations': BOX_ONLY, 'categories': CATEGORIES}
+    items = assert_same(dataset(tmp_path / 'coco', {key: parts[key] for key in order}, **dumps), fast_path=True)
+    boxes = {name: entry.get('bounding_box') for name, _, _, _, entry, *_ in items[:-1]}
+    assert boxes['a'] == [
+        {'id': 'a1', 'classification': 'car', 'attrs': [], 'data': [0, 0, 10, 8]},
+        {'id': 'a3', 'classification': 'far', 'attrs': [], 'data': [54, 40, 10, 8]},
+    ]
+    assert typed([b['data'] for b in boxes['caf\u00e9 \U0001f600']]) == typed(
+        [[1.5, 2.25, 10, 7], [2**53, 0, 1e-9, 0.5]]
+    )
+    assert boxes['no_annotations'] is None
+
+
+def test_many_batches_and_runs_split_across_them(tmp_path):
+    """3,000 boxes (many 16 KiB batches), images interleaved so that runs start and end anywhere."""
+    images = [{'id': k, 'file_name': f'{k}.png', 'width': 64, 'height': 48} for k in range(1, 8)]
+    annotations = [ann(k, 1 + (k // 3) % 7, [k % 50, 1, 1 + k % 9, 2], category_id=1 + k % 2) for k in range(3000)]
+    document = {'images': images, 'annotations': annotations, 'categories': CATEGORIES}
+    items = assert_same(dataset(tmp_path / 'coco', document), fast_path=True)
+    assert sum(len(entry['bounding_box']) for *_, entry, _, _ in items[:-1]) == 3000
+
+
+@pytest.mark.parametrize(
+    'odd',
+    [
+        ann(10, 1, [2, 2, 8, 8], segmentation=[[2, 2, 10, 2, 10, 10]]),  # a polygon
+        ann(10, 1, [2, 2, 8, 8], category_id=7),  # no such category: reported with its line
+        ann(10, 1, [2, 2, 8, 8], attributes={'occluded': True}),  # a key a box cannot hold
+        ann(10, 1, [1, 2, 3, True]),  # a bool is not a number
+        ann(10, 1, [1, 2, 0, 4]),  # zero width
+        ann(10, 1, [1, 2, 3]),  # three values
+        ann(True, 1, [1, 2, 3, 4]),
+        ann(10, '1', [1, 2, 3, 4]),
+        ann(10, 1, [2**53 + 1, 2, 3, 4]),  # no exact float64
+        ann(2**64, 1, [1, 2, 3, 4]),  # no int64
+        {'id': 10, 'image_id': 1, 'category_id': 1},  # no bbox
+        [1, 2, 3],
+    ],
+    ids=[
+        'polygon',
+        'unknown-category',
+        'attributes',
+        'bool',
+        'zero-width',
+        'short-bbox',
+        'bool-id',
+        'str-image-id',
+        'inexact',
+        'huge-id',
+        'no-bbox',
+        'not-an-object',
+    ],
+)
+def test_anything_else_takes_the_general_path_with_the_same_result(tmp_path, odd):
+    document = {'images': IMAGES, 'annotations': [*BOX_ONLY, odd], 'categories': CATEGORIES}
+    assert_same(dataset(tmp_path / 'coco', document), fast_path=False)
+
+
+def test_a_bad_image_entry_takes_the_general_path(tmp_path):
+    images = [*IMAGES, {'id': 8, 'file_name': 'zero.png', 'width': 0, 'height': 48}]
+    root = dataset(tmp_path / 'coco', {'images': images, 'annotations': BOX_ONLY, 'categories': CATEGORIES})
+    assert_same(root, fast_path=False)
+    assert load(root, fast=True)[1]['items_skipped'][0]['item'].startswith('image@line')
+
+
+@pytest.mark.parametrize(
+    'damage',
+    [
+        lambda text: text[: len(text) // 2],  # truncated
+        lambda text: text.replace('"bbox": [0, 0, 10, 8]', '"bbox": [0, 0, 10, 8'),  # unbalanced
+        lambda text: text.replace(', "iscrowd"', ' "iscrowd"'),  # a missing comma
+        lambda text: text.replace('"car"', '"car'),  # an unterminated string in categories
+        lambda text: text.replace('{"id": 2', '{"id": 2,, '),
+    ],
+    ids=['truncated', 'unbalanced', 'missing-comma', 'unterminated-string', 'double-comma'],
+)
+def test_broken_json_fails_with_the_general_message(tmp_path, damage):
+    document = {'images': IMAGES, 'annotations': BOX_ONLY, 'categories': CATEGORIES}
+    root = dataset(tmp_path / 'coco', document)
+    path = root / 'annotations.json'
+    path.write_text(damage(path.read_text(encoding='utf-8')), encoding='utf-8')
+    errors = []
+    for fast in (True, False):
+        with pytest.raises(ValidationError, match=r'invalid JSON at line \d+') as caught:
+            COCOReader(root, ReportBuilder('coco'), ConvertOptions(), fast=fast)
+        errors.append((str(caught.value), caught.value.details))
+    assert errors[0] == errors[1]
+
+
+def test_split_files_each_take_their_own_path_and_share_categories(tmp_path):
+    """``valid`` uses a category only ``train`` defines (the reader's class map spans both files): still fast;
+    ``test`` holds a polygon: general. The items and report equal the all-general ones."""
+    root = tmp_path / 'coco'
+    dataset(root / 'train', {'images': IMAGES[:2], 'annotations': BOX_ONLY[:2], 'categories': CATEGORIES})
+    dataset(root / 'valid', {'images': IMAGES[3:], 'annotations': [ann(20, 4, [1, 1, 3, 3], category_id=2)]})
+    polygon = ann(30, 1, [2, 2, 8, 8], segmentation=[[2, 2, 10, 2, 10, 10]])
+    dataset(root / 'test', {'images': IMAGES[:1], 'annotations': [polygon], 'categories': CATEGORIES[:1]})
+    items = assert_same(root, fast_path=[True, True, False])  # sources in order: train, valid, test
+    assert {name for name, *_ in items[:-1]} >= {'train/a', 'valid/sub/b', 'test/a'}
