@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from synapse_sdk.plugins.actions._helpers import require_client
@@ -14,9 +12,8 @@ from synapse_sdk.plugins.actions.to_task.inference import as_step_failure
 from synapse_sdk.plugins.actions.to_task.ledger import Ledger, job_key
 from synapse_sdk.plugins.actions.to_task.models import ToTaskMethod, ToTaskParams, release_max_batch_size
 from synapse_sdk.plugins.actions.to_task.pipeline import TaskRunner
-from synapse_sdk.plugins.actions.to_task.record import RunMeta, RunRecord, new_run_id
 from synapse_sdk.plugins.actions.to_task.reporting import dry_run_report, log_plan, record, skip_note
-from synapse_sdk.plugins.actions.to_task.summary import merge_summaries
+from synapse_sdk.plugins.actions.to_task.runs import close_record, open_record, sample_ids
 from synapse_sdk.plugins.actions.to_task.task import FlowSettings, TaskFlow
 from synapse_sdk.plugins.context import BackendClientProtocol
 from synapse_sdk.plugins.steps import BaseStep, StepResult
@@ -202,6 +199,9 @@ def annotate_all(context: ToTaskContext) -> None:
     context.total_tasks = len(ids)
     log_plan(context)
     ledger = None if params.dry_run else open_ledger(context)  # a dry run neither skips nor records as done
+    if context.backend is None:
+        assert context.client is not None
+        context.backend = backend_identity(context.client)
     run = open_record(context)
     if run is not None:
         run.plan(ids)
@@ -234,56 +234,6 @@ def annotate_all(context: ToTaskContext) -> None:
             ledger.close()
         if run is not None:
             close_record(context, run)
-
-
-def sample_ids(ids: list[int], sample: int | None, seed: int | None) -> list[int]:
-    """The first ``sample`` ids, or (``seed`` given) a reproducible random ``sample`` of them, in listing order."""
-    if sample is None or sample >= len(ids):
-        return ids
-    if seed is None:
-        return ids[:sample]
-    chosen = set(random.Random(seed).sample(range(len(ids)), sample))
-    return [task_id for i, task_id in enumerate(ids) if i in chosen]
-
-
-def open_record(context: ToTaskContext) -> RunRecord | None:
-    """The run's record: always for a dry run; for a real run unless ``record_run`` is off."""
-    params, client = context.typed_params, context.client
-    assert params is not None and client is not None
-    if not (params.dry_run or params.record_run):
-        return None
-    if context.backend is None:
-        context.backend = backend_identity(client)
-    meta = RunMeta(
-        run_id=new_run_id(),
-        created_at=datetime.now(UTC).isoformat(timespec='seconds'),
-        dry_run=params.dry_run,
-        project=params.project,
-        method=params.method.value,
-        schema_name='any' if params.schema_name == 'any' else None,
-        job_name=params.name,
-        backend=context.backend,
-        backend_url=str(getattr(client, 'base_url', '')),
-        sample=params.sample,
-        sample_seed=params.sample_seed,
-    )
-    run = RunRecord.create(meta)
-    context.record, context.run_id = run, meta.run_id
-    return run
-
-
-def close_record(context: ToTaskContext, run: RunRecord) -> None:
-    failed_all = context.total_tasks > 0 and context.failed_count == context.total_tasks
-    counts = {
-        'tasks': context.total_tasks,
-        'success': context.success_count,
-        'failed': context.failed_count,
-        'skipped': context.skipped_count,
-    }
-    run.finish('failed' if failed_all else 'finished', counts)
-    if run.meta().dry_run:
-        context.summary = merge_summaries(e.summary for e in run.entries())
-    run.close()
 
 
 def _announce_http(context: ToTaskContext, runner: TaskRunner) -> None:
