@@ -20,9 +20,7 @@ The head is stopped with the backend (:meth:`ServeAgent.close`).
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,32 +34,17 @@ from synapse_sdk.enums import ServeAppStatus
 from synapse_sdk.exceptions import ClientError
 from synapse_sdk.local.models import Job, ServeApplication, utcnow
 from synapse_sdk.local.ray_head import LocalRayHead, free_port, start_head, worker_ports
+from synapse_sdk.local.serve_status import app_message, infeasible_reason, job_error, status_of
 from synapse_sdk.local.state import AppState, RunRequest
 from synapse_sdk.utils.redact import redact
 
-__all__ = ['ServeAgent', 'attach_serve_agent', 'infeasible_reason']
+__all__ = ['ServeAgent', 'attach_serve_agent', 'infeasible_reason']  # infeasible_reason: from .serve_status
 
 logger = logging.getLogger('synapse_sdk.local')
 
 UNSCHEDULED_MARK = 'to be scheduled'  #: in Ray's message for replicas that no node could take
 WATCH_SECONDS = 0.5
 RUNNING_CACHE_SECONDS = 1.0
-
-
-def infeasible_reason(params: dict[str, Any], nodes: list[dict[str, float]]) -> str | None:
-    """Ray's words for a replica no node can hold, or None when some node can."""
-    wanted = {'CPU': float(params.get('num_cpus') or 0), 'GPU': float(params.get('num_gpus') or 0)}
-    if params.get('memory'):
-        wanted['memory'] = float(params['memory'])
-    wanted = {k: v for k, v in wanted.items() if v > 0}
-    if any(all(node.get(k, 0.0) >= v for k, v in wanted.items()) for node in nodes):
-        return None
-    largest = {k: max((node.get(k, 0.0) for node in nodes), default=0.0) for k in ('CPU', 'GPU', 'memory')}
-    available = {k: v for k, v in largest.items() if v > 0}
-    return (
-        f'Resources required for each replica: {json.dumps(wanted)}, total resources available: '
-        f'{json.dumps(available)} (no node of the cluster can hold one replica)'
-    )
 
 
 @dataclass
@@ -250,7 +233,7 @@ class ServeAgent:
             )
         except ClientError as exc:
             status = exc.status_code if exc.status_code >= 400 else 502
-            raise HTTPException(status, f"Pre-processor '{request.code}' failed: {_app_message(exc)}") from None
+            raise HTTPException(status, f"Pre-processor '{request.code}' failed: {app_message(exc)}") from None
 
     def _route(self, code: str, agent: int) -> str:
         cached = self._running.get(code)
@@ -305,7 +288,7 @@ class ServeAgent:
                     self._before_app(watched)
                 continue
             watched.seen = True
-            status, message = _status_of(app)
+            status, message = status_of(app)
             if status is ServeAppStatus.DEPLOYING and UNSCHEDULED_MARK in (message or ''):
                 status = ServeAppStatus.DEPLOY_FAILED
             self._update(watched, status, message)
@@ -318,7 +301,7 @@ class ServeAgent:
         info = jobs.get_job_info(watched.ray_job)
         status = str(getattr(info, 'status', ''))
         if status in ('FAILED', 'STOPPED'):
-            error = _job_error(jobs.get_job_logs(watched.ray_job)) or str(getattr(info, 'message', '') or status)
+            error = job_error(jobs.get_job_logs(watched.ray_job)) or str(getattr(info, 'message', '') or status)
             self._settle(watched, ServeAppStatus.DEPLOY_FAILED, f'The deployment job failed: {redact(error)}')
         elif status == 'SUCCEEDED' and time.monotonic() - watched.started > 60:
             self._settle(watched, ServeAppStatus.DEPLOY_FAILED, 'The deployment job ended without starting an app')
@@ -362,53 +345,6 @@ class ServeAgent:
                 if 'error' in extra:
                     job.result = {'error': extra['error']}
             job.updated_at = utcnow()
-
-
-def _status_of(app: dict[str, Any]) -> tuple[ServeAppStatus, str | None]:
-    try:
-        status = ServeAppStatus(str(app.get('status')))
-    except ValueError:
-        status = ServeAppStatus.DEPLOYING
-    messages = [str(app.get('message') or '')]
-    for deployment in (app.get('deployments') or {}).values():
-        if isinstance(deployment, dict) and deployment.get('message'):
-            messages.append(str(deployment['message']))
-    text = ' '.join(_summary(m) for m in messages if m.strip())
-    return status, redact(text)[:1000] or None
-
-
-_EXCEPTION_LINE = re.compile(r'^\s*(?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*(?:Error|Exception|Failed)\b.*$')
-
-
-def _summary(message: str) -> str:
-    """A message without its traceback: its first line and the last exception line (Ray's errors embed both)."""
-    lines = [line.strip() for line in re.sub(r'\x1b\[[0-9;]*m', '', message).splitlines() if line.strip()]
-    if len(lines) <= 1:
-        return lines[0] if lines else ''
-    errors = [line for line in lines[1:] if _EXCEPTION_LINE.match(line)]
-    return f'{lines[0]} {errors[-1]}' if errors else lines[0]
-
-
-def _job_error(logs: str) -> str | None:
-    from synapse_sdk.plugins.entrypoint import ERROR_END, ERROR_START
-
-    start = logs.rfind(ERROR_START)
-    if start < 0:
-        lines = [line for line in logs.strip().splitlines() if line.strip()]
-        return lines[-1][:500] if lines else None
-    end = logs.find(ERROR_END, start)
-    chunk = logs[start + len(ERROR_START) : end if end > 0 else None].strip()
-    try:
-        record = json.loads(chunk)
-    except ValueError:
-        return chunk[:500] or None
-    return str(record.get('message') or record)[:500] if isinstance(record, dict) else str(record)[:500]
-
-
-def _app_message(exc: ClientError) -> str:
-    detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail, default=str)
-    lines = [line.strip() for line in str(detail or '').splitlines() if line.strip()]
-    return redact(lines[-1] if lines else f'status {exc.status_code}')[:1000]
 
 
 def attach_serve_agent(app: Any, backend_url: str, token: str, *, num_cpus: int | None = None) -> ServeAgent:
