@@ -39,6 +39,7 @@ class RunTracker:
         self.stop: Callable[[], None] | None = None
         self.on_end: Callable[[], None] | None = None
         self._ending = False  # an outcome is being recorded: later ones are ignored
+        self._writes = threading.Lock()  #: backend writes, so none lands after the final one
 
     @property
     def run_id(self) -> str:
@@ -113,7 +114,7 @@ class RunTracker:
                 state = final.actions[failed_index]
                 state.status, state.error = PipelineStatus.FAILED, final.error
         final.recompute()
-        self.record(final)
+        self.record(final, final=True)
         self._publish(final, result, exception)
 
     def _publish(self, final: PipelineProgress, result: Any, exception: BaseException | None) -> None:
@@ -131,19 +132,27 @@ class RunTracker:
         if self.stop is not None:
             self.stop()
         final.status, final.error = PipelineStatus.CANCELLED, 'cancelled'
-        self.record(final)
+        self.record(final, final=True)
         self._publish(final, None, ExecutionError(f'Pipeline run {self.run_id} was cancelled'))
         return True
 
     def save_checkpoint(self, checkpoint: Checkpoint) -> None:
-        """Store a checkpoint in the backend (if any)."""
+        """Store a checkpoint in the backend (if any), unless the run has ended meanwhile."""
         if self.store is not None:
-            self._guarded(self.store.save_checkpoint, checkpoint)
+            with self._writes:
+                if not self._ending:
+                    self._guarded(self.store.save_checkpoint, checkpoint)
 
-    def record(self, progress: PipelineProgress) -> None:
-        """Store the run's status and progress in the backend (if any)."""
+    def record(self, progress: PipelineProgress, *, final: bool = False) -> None:
+        """Store the run's status and progress in the backend (if any).
+
+        Once the run is ending only its ``final`` record is written: an update the worker sent before a
+        cancel never overwrites the cancelled status.
+        """
         if self.store is not None:
-            self._guarded(self.store.update, progress)
+            with self._writes:
+                if final or not self._ending:
+                    self._guarded(self.store.update, progress)
 
     def _guarded(self, write: Callable[[str, Any], None], value: Any) -> None:
         try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import pickle
 import queue
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -25,10 +24,8 @@ from synapse_sdk.plugins.pipelines.action_pipeline import ActionPipeline
 from synapse_sdk.plugins.pipelines.checkpoint import jsonable
 from synapse_sdk.utils.redact import redact
 
-__all__ = ['BATCH_INTERVAL', 'pipeline_stream']
+__all__ = ['pipeline_stream']
 
-#: Seconds between two batches (checkpoints and the outcome are never delayed).
-BATCH_INTERVAL = 0.1
 _DONE = 'done'
 _URGENT = ('checkpoint', 'action')
 
@@ -91,26 +88,9 @@ def pipeline_stream(
 
     thread = threading.Thread(target=target, name='synapse-pipeline-run', daemon=True)
     thread.start()
-    yield from _batches(updates, thread)
+    from synapse_sdk.plugins.executors.ray._relay import batches
 
-
-def _batches(updates: queue.Queue[tuple[Any, ...]], thread: threading.Thread) -> Iterator[tuple[Any, ...]]:
-    """Batches of ``updates`` (at most one per interval; checkpoints and the outcome sent at once)."""
-    last = time.monotonic()
-    while True:
-        batch = [updates.get()]
-        while batch[-1][0] not in (_DONE, *_URGENT):
-            wait = BATCH_INTERVAL - (time.monotonic() - last)
-            try:
-                batch.append(updates.get(timeout=wait) if wait > 0 else updates.get_nowait())
-            except queue.Empty:
-                break
-        if batch[-1][0] == _DONE:
-            thread.join()
-            yield ('done', batch[:-1], batch[-1][1])
-            return
-        yield ('events', batch)
-        last = time.monotonic()
+    yield from batches(updates, thread, urgent=_URGENT)
 
 
 def _portable(exc: Exception) -> Exception:

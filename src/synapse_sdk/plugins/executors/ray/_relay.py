@@ -19,7 +19,7 @@ from typing import Any
 
 from synapse_sdk.loggers import BaseLogger, LogEntry, ProgressRecord
 
-__all__ = ['BATCH_INTERVAL', 'LoggerWrap', 'RelayLogger', 'RunTimeout', 'follow', 'relay_run', 'replay']
+__all__ = ['BATCH_INTERVAL', 'LoggerWrap', 'RelayLogger', 'RunTimeout', 'batches', 'follow', 'relay_run', 'replay']
 
 #: Seconds between two batches of updates sent to the caller (the outcome is never delayed).
 BATCH_INTERVAL = 0.1
@@ -80,11 +80,22 @@ def relay_run(work: Callable[[LoggerWrap], tuple[str, Any]]) -> Iterator[Any]:
         updates.put((_DONE, outcome))
 
     thread = threading.Thread(target=target, name='synapse-task-run', daemon=True)
-    last = time.monotonic()  # a run shorter than one interval sends one message: its updates and outcome
     thread.start()
+    yield from batches(updates, thread)
+
+
+def batches(
+    updates: queue.Queue[tuple[Any, ...]], thread: threading.Thread, urgent: tuple[str, ...] = ()
+) -> Iterator[tuple[Any, ...]]:
+    """``('events', [...])`` at most once per :data:`BATCH_INTERVAL`, then ``('done', [...], outcome)``.
+
+    An update whose kind is in ``urgent`` ends its batch at once; a run shorter than one interval sends
+    one message (its updates and outcome). ``thread`` (the run) is joined before the last message.
+    """
+    last = time.monotonic()
     while True:
         batch = [updates.get()]
-        while batch[-1][0] != _DONE:
+        while batch[-1][0] != _DONE and batch[-1][0] not in urgent:
             wait = BATCH_INTERVAL - (time.monotonic() - last)
             try:
                 batch.append(updates.get(timeout=wait) if wait > 0 else updates.get_nowait())
