@@ -19,8 +19,8 @@ CONFIG_FILE = 'config.yaml'
 
 
 def config_path(path: Path) -> Path:
-    """``path`` itself when it is a file, else ``<path>/config.yaml``."""
-    return path if path.is_file() else path / CONFIG_FILE
+    """``path`` itself when it is a file (or names a ``config.yaml``), else ``<path>/config.yaml``."""
+    return path if path.is_file() or path.name == CONFIG_FILE else path / CONFIG_FILE
 
 
 def read_config(path: Path) -> PluginConfig:

@@ -25,6 +25,7 @@ from synapse_sdk.enums import PluginCategory, RunMethod
 from synapse_sdk.exceptions import ActionDefinitionError, ActionNotFoundError, ConfigError
 from synapse_sdk.plugins._ast_discovery import default_action_name
 from synapse_sdk.plugins._ast_discovery import discover_actions as _discover_actions
+from synapse_sdk.plugins._config_file import config_path
 from synapse_sdk.plugins._function_action import action_class_for, is_action
 from synapse_sdk.plugins._loading import activate, import_plugin_module, load_entrypoint
 from synapse_sdk.plugins.action import BaseAction, NoResult
@@ -275,7 +276,7 @@ class PluginDiscovery:
 
 
 def _cached_path(location: Path) -> PluginDiscovery:
-    file = location if location.is_file() else location / 'config.yaml'
+    file = config_path(location)
     try:
         stat = file.stat()
     except FileNotFoundError:

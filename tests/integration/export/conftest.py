@@ -10,26 +10,18 @@ from typing import Any
 
 import pytest
 from tests.integration.fault_proxy import FaultProxy
+from tests.support.clients import close_clients  # noqa: F401 - an autouse fixture
+from tests.support.clients import make_client as _tracked
 
-from synapse_sdk.clients import BackendClient, RetryPolicy
+from synapse_sdk.clients import BackendClient
 
 _NAMES = itertools.count(1)
-_OPEN: list[BackendClient] = []
 
 CLASSES = ('car', 'person')
 
 
 def make_client(base_url: str, token: str) -> BackendClient:
-    client = BackendClient(base_url, token, retry=RetryPolicy(attempts=2, backoff=0.01, max_backoff=0.02))
-    _OPEN.append(client)
-    return client
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
+    return _tracked(base_url, token, attempts=2, max_backoff=0.02)
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from tests.integration.fault_proxy import FaultProxy
+from tests.support.clients import close_clients  # noqa: F401 - an autouse fixture
+from tests.support.clients import make_client as _tracked
 
-from synapse_sdk.clients import BackendClient, RetryPolicy
+from synapse_sdk.clients import BackendClient
 
 
 @dataclass
@@ -21,22 +23,12 @@ class Project:
     expected: dict[int, dict[str, Any]] = field(default_factory=dict)  # task id -> data a good run writes
 
 
-_OPEN: list[BackendClient] = []
 _NAMES = itertools.count(1)
 
 
 def make_client(base_url: str, token: str) -> BackendClient:
     """A client with fast retries; closed after the test."""
-    client = BackendClient(base_url, token, retry=RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05))
-    _OPEN.append(client)
-    return client
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
+    return _tracked(base_url, token)
 
 
 def build_project(

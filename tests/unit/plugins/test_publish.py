@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.unit.plugins.package_helpers import GREET, config, write
 from typer.testing import CliRunner
 
 from synapse_sdk.cli import app
@@ -24,23 +25,6 @@ from synapse_sdk.plugins.publish import (
 from synapse_sdk.plugins.runner import run_plugin
 
 HELLO = Path(__file__).resolve().parents[3] / 'examples' / 'hello-plugin'
-
-GREET = (
-    'from synapse_sdk.plugins import action\n\n\n'
-    '@action\ndef greet(params, ctx):\n    return {"message": "Hi " + params.get("name", "world")}\n'
-)
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    return root
-
-
-def config(version: str = '1.0.0', actions: str = '  greet:\n    entrypoint: plugin.hi:greet\n') -> str:
-    return f'name: Hi\ncode: hi\nversion: {version}\nactions:\n{actions}'
 
 
 @pytest.fixture
