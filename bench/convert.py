@@ -219,6 +219,12 @@ def coco_load(scratch: Path, annotations: int, repeat: int) -> None:
         f'ours (fast) / orjson.loads: time {fast[0] / peer[0]:.2f}x (target <= 1), '
         f'peak {fast[1] / peer[1]:.2f}x (target <= 0.33)'
     )
+    # the same round's two figures side by side: a ratio that holds while the machine's speed drifts
+    ratios = sorted(a[1] / b[1] for a, b in zip(samples['ours (fast index)'], samples['orjson.loads'], strict=True))
+    print(
+        f'per round, ours (fast) / orjson.loads time: median {statistics.median(ratios):.2f}x '
+        f'(min {ratios[0]:.2f}x, max {ratios[-1]:.2f}x, {len(ratios)} rounds)'
+    )
 
 
 def main() -> None:

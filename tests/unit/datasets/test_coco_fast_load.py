@@ -8,16 +8,20 @@ yields, and :class:`COCOReader` gives the same items, DM entries, report and err
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError as PydanticValidationError
 from tests.support.dataset_builders import write_png_header
 
 from synapse_sdk.exceptions import ValidationError
-from synapse_sdk.plugins.datasets._jsonstream import iter_top_level_arrays, iter_top_level_batches
+from synapse_sdk.plugins.datasets._jsonstream import LineCounter, iter_top_level_arrays, iter_top_level_batches
+from synapse_sdk.plugins.datasets.models.coco import COCOImage
 from synapse_sdk.plugins.datasets.options import ConvertOptions
 from synapse_sdk.plugins.datasets.readers.coco import COCOReader
 from synapse_sdk.plugins.datasets.report import ReportBuilder
@@ -56,7 +60,9 @@ def elements_one_by_one(path: Path) -> list[tuple[str, Any]]:
 
 def elements_batched(path: Path, batch_bytes: int) -> tuple[list[tuple[str, Any]], int]:
     flat, biggest = [], 0
-    for key, elements in iter_top_level_batches(path, WANTED, batch_bytes):
+    for key, elements, text in iter_top_level_batches(path, WANTED, batch_bytes):
+        if text is not None:  # the text a batch was parsed from
+            assert orjson.loads(text) == elements
         flat += [(key, element) for element in elements]
         biggest = max(biggest, len(elements))
     return flat, biggest
@@ -108,7 +114,7 @@ def ann(aid: int, image_id: int, bbox: list[Any], category_id: int = 1, **extra:
 def dataset(root: Path, document: dict[str, Any], **dumps: Any) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for image in document.get('images', []):
-        if image.get('file_name') and image['file_name'] != 'missing.png':
+        if isinstance(image.get('file_name'), str) and image['file_name'] not in ('', 'missing.png'):
             write_png_header(root / image['file_name'], 64, 48)
     (root / 'annotations.json').write_text(json.dumps(document, **dumps), encoding='utf-8')
     return root
@@ -204,6 +210,16 @@ def test_many_batches_and_runs_split_across_them(tmp_path):
         ann(2**64, 1, [1, 2, 3, 4]),  # no int64
         {'id': 10, 'image_id': 1, 'category_id': 1},  # no bbox
         [1, 2, 3],
+        # no 'u' or 'f' in the batch's text (no bool possible): the arrays refuse what is no number
+        ann(10, 1, [1, 2, 3, '4']),
+        ann(10, 1.0, [1, 2, 3, 4]),
+        ann(10.0, 1, [1, 2, 3, 4]),
+        ann(10, 1, [1, 2, 3, 4], category_id=1.0),
+        ann(10, 1, [[1], [2], [3], [4]]),
+        ann(10, 1, {'a': 1, 'b': 2, 'c': 3, 'd': 4}),
+        ann(10, 1, 'abcd'),
+        ann(10, 1, [1, 2, 3, None]),  # null: has a 'u', checked type by type
+        ann(10, 1, [1, 2, 3, False]),
     ],
     ids=[
         'polygon',
@@ -218,11 +234,32 @@ def test_many_batches_and_runs_split_across_them(tmp_path):
         'huge-id',
         'no-bbox',
         'not-an-object',
+        'str-value',
+        'float-image-id',
+        'float-id',
+        'float-category-id',
+        'nested-lists',
+        'dict-bbox',
+        'str-bbox',
+        'null-value',
+        'false-value',
     ],
 )
 def test_anything_else_takes_the_general_path_with_the_same_result(tmp_path, odd):
     document = {'images': IMAGES, 'annotations': [*BOX_ONLY, odd], 'categories': CATEGORIES}
     assert_same(dataset(tmp_path / 'coco', document), fast_path=False)
+
+
+@pytest.mark.parametrize('odd', [{'width': 64.0}, {'width': '64'}, {'id': True}, {'file_name': 7}, {'height': -1}])
+def test_images_not_plain_are_validated_one_by_one_with_the_same_result(tmp_path, odd):
+    images = [*IMAGES, {'id': 8, 'file_name': 'a.png', 'width': 64, 'height': 48, **odd}]
+    root = dataset(tmp_path / 'coco', {'images': images, 'annotations': BOX_ONLY, 'categories': CATEGORIES})
+    try:  # an entry pydantic takes (64.0, '64') keeps the fast path; one it refuses is reported the general way
+        COCOImage.model_validate(images[-1])
+        valid = True
+    except PydanticValidationError:
+        valid = False
+    assert_same(root, fast_path=valid)
 
 
 def test_a_bad_image_entry_takes_the_general_path(tmp_path):
@@ -266,3 +303,39 @@ def test_split_files_each_take_their_own_path_and_share_categories(tmp_path):
     dataset(root / 'test', {'images': IMAGES[:1], 'annotations': [polygon], 'categories': CATEGORIES[:1]})
     items = assert_same(root, fast_path=[True, True, False])  # sources in order: train, valid, test
     assert {name for name, *_ in items[:-1]} >= {'train/a', 'valid/sub/b', 'test/a'}
+
+
+@pytest.mark.parametrize('file_name', ['a.png', '.hidden.png', '..png', 'a.b.c.png', 'noext', 'dots.', '.x', 'é.jpeg'])
+def test_item_stems_are_what_splitext_gives(tmp_path, file_name):
+    images = [{'id': 1, 'file_name': file_name, 'width': 64, 'height': 48}]
+    annotations = [ann(1, 1, [1, 1, 5, 5])]
+    root = dataset(tmp_path / 'coco', {'images': images, 'annotations': annotations, 'categories': CATEGORIES})
+    items = assert_same(root, fast_path=True)
+    assert [(name, stem) for name, stem, *_ in items[:-1]] == [(os.path.splitext(file_name)[0],) * 2]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet='ab\n\u00e9', max_size=300), picks=st.lists(st.floats(0, 1), max_size=8))
+def test_line_counter_counts_like_a_fresh_count_in_any_order(tmp_path, text, picks):
+    data = text.encode()
+    path = tmp_path / 'lines.txt'
+    path.write_bytes(data)
+    counter = LineCounter(path)
+    for pick in picks:  # increasing, decreasing, repeated: each answer equals a count from the start
+        offset = int(pick * len(data))
+        assert counter.line(offset) == data[:offset].count(b'\n') + 1
+
+
+def test_each_problem_names_the_line_of_its_own_annotation(tmp_path):
+    """300 bad annotations in one run: the first 200 are kept as problems, each with its own line."""
+    annotations = [ann(k, 1, [1, 1, 2, 2], category_id=9) for k in range(300)]
+    document = {'images': IMAGES[:1], 'annotations': annotations, 'categories': CATEGORIES}
+    root = dataset(tmp_path / 'coco', document, indent=0)  # a line per key: '{' then '"id": k,'
+    report = load(root, fast=True)[1]
+    assert report['annotations_skipped'] == {'class_out_of_range': 300}
+    lines = (root / 'annotations.json').read_text().splitlines()
+    problems = report['problems']
+    assert len(problems) == 200
+    for k, problem in enumerate(problems):
+        assert problem['message'] == f'annotation id {k}: category_id 9 is not in categories'
+        assert (lines[problem['line'] - 1], lines[problem['line']]) == ('{', f'"id": {k},')

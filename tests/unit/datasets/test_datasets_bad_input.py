@@ -70,7 +70,7 @@ def test_truncated_coco_json_is_refused_with_line_and_nothing_written(tmp_path: 
         ('1.5 .5 .5 .2 .2', 'class_out_of_range'),
         ('0 .5 abc .2 .2', 'invalid_value'),
         ('0 .5 nan .2 .2', 'invalid_value'),
-        ('0 0 0 0 0', 'out_of_image'),
+        ('0 0 0 0 0', 'empty_box'),
     ],
 )
 def test_bad_yolo_rows_are_skipped_with_reason_and_line(tmp_path: Path, row: str, reason: str):

@@ -124,7 +124,7 @@ def test_coco_reader_box_only_path_equals_the_validated_path(tmp_path, monkeypat
         'annotations': [
             ann(1, 1, bbox=[2, 2, 8, 8], segmentation=[[2, 2, 10, 2, 10, 10]]),  # polygon first: entry key order
             ann(2, 1, bbox=[1.0, 2.5, 10.0, 4.0], area=40),  # whole floats become ints
-            ann(3, 1, bbox=[1, 2, 0, 4]),  # zero width: no box
+            ann(3, 1, bbox=[1, 2, 0, 4]),  # zero width: no box (reported: empty_box)
             ann(4, 1, bbox=[1, 2, 3, True]),  # not a number
             ann(5, 1, bbox=[1, 2, 3, 4], category_id=7),  # unknown category
             ann(6, 1, bbox=[1, 2, 3, 4], attributes={'occluded': True}),
@@ -145,7 +145,7 @@ def test_coco_reader_box_only_path_equals_the_validated_path(tmp_path, monkeypat
     general = get_converter('coco', 'dm_v2').convert(source, tmp_path / 'general')
     assert fast.model_dump(exclude={'output'}) == general.model_dump(exclude={'output'})
     assert tree(tmp_path / 'fast') == tree(tmp_path / 'general')
-    assert fast.annotations_skipped == {'class_out_of_range': 1}
+    assert fast.annotations_skipped == {'class_out_of_range': 1, 'empty_box': 1}
     entry = json.loads((tmp_path / 'fast' / 'json' / 'a.json').read_text())['images'][0]
     assert list(entry) == ['bounding_box', 'polygon', 'group']
     assert [(b['id'], b['data']) for b in entry['bounding_box']] == [

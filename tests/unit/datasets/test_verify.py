@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.dataset_builders import box, write_dm_item
+from tests.support.dataset_builders import box, write_dm_item, write_png_header
 from typer.testing import CliRunner
 
 from synapse_sdk.cli import app
@@ -109,15 +109,63 @@ def test_coco_box_made_for_a_polygon_is_derived(sources: dict[str, Path], tmp_pa
     assert v.derived == 1  # the lone 'tree' polygon comes back with the box COCO makes for it
 
 
-def test_zero_area_box_is_caught_as_missing(tmp_path: Path):
-    write_dm_item(
-        tmp_path / 'dm', 'a', {'bounding_box': [box('b1', 'car', [10, 10, 20, 20]), box('z', 'car', [5, 5, 0, 0])]}
-    )
-    report = get_converter('dm_v2', 'coco', images='link', verify=True).convert(tmp_path / 'dm', tmp_path / 'c')
+@pytest.mark.parametrize(
+    ('target', 'task', 'written'),
+    [
+        ('coco', None, False),
+        ('yolo', 'detect', False),
+        ('yolo', 'segment', False),
+        ('yolo', 'pose', False),
+        ('pascal', None, True),
+        ('dm_v2', None, True),
+    ],
+)
+def test_zero_area_box_is_skipped_with_its_reason_where_the_format_drops_it(
+    tmp_path: Path, target: str, task: str | None, written: bool
+):
+    boxes = [box('b1', 'car', [10, 10, 20, 20]), box('z', 'car', [5, 5, 0, 0]), box('y', 'car', [5, 5, 3, 0])]
+    write_dm_item(tmp_path / 'dm', 'a', {'bounding_box': boxes})
+    options = {'yolo_task': task} if task else {}
+    converter = get_converter('dm_v2', target, images='link', verify=True, **options)
+    report = converter.convert(tmp_path / 'dm', tmp_path / 'out')
     v = report.verification
-    assert v is not None
-    # the COCO writer keeps a zero-area bbox, the COCO reader does not read it back: verify names the loss
-    assert (v.ok, v.matched, v.missing, v.missing_by) == (False, 1, 1, {'bounding_box:car': 1})
+    assert v is not None and v.ok, v
+    if written:  # DM and VOC hold a box without area and read it back
+        assert (report.annotations_skipped, v.matched, v.lossy_by_format) == ({}, 3, {})
+    else:  # COCO and YOLO readers drop such a box: not written, and said so, with the box named
+        assert (report.annotations_written, report.annotations_skipped) == (1, {'empty_box': 2})
+        assert [p.message for p in report.problems] == [
+            'box z has no area (width 0, height 0)',
+            'box y has no area (width 3, height 0)',
+        ]
+        assert (v.matched, v.missing, v.lossy_by_format) == (1, 0, {'empty_box': 2})
+
+
+def test_coco_source_box_without_area_is_reported_with_its_line(tmp_path: Path):
+    root = tmp_path / 'coco'
+    root.mkdir()
+    write_png_header(root / 'a.png', 64, 48)
+    document = {
+        'images': [{'id': 1, 'file_name': 'a.png', 'width': 64, 'height': 48}],
+        'annotations': [
+            {'id': 1, 'image_id': 1, 'category_id': 1, 'bbox': [1, 1, 5, 5]},
+            {'id': 2, 'image_id': 1, 'category_id': 1, 'bbox': [1, 1, 0, 5]},
+            {'id': 3, 'image_id': 1, 'category_id': 1},
+        ],
+        'categories': [{'id': 1, 'name': 'car'}],
+    }
+    (root / 'annotations.json').write_text(json.dumps(document, indent=1))
+    report = get_converter('coco', 'dm_v2').convert(root, tmp_path / 'dm')
+    assert (report.annotations_seen, report.annotations_written) == (3, 1)
+    assert report.annotations_skipped == {'empty_box': 1, 'invalid_value': 1}
+    assert [(p.reason.value, p.line, p.message) for p in report.problems] == [
+        (
+            'empty_box',
+            22,
+            'annotation id 2: bbox [1.0, 1.0, 0.0, 5.0] has no area, and no segmentation or keypoints: nothing to read',
+        ),
+        ('invalid_value', 33, 'annotation id 3: no bbox, and no segmentation or keypoints: nothing to read'),
+    ]
 
 
 def _shift_coco(root: Path, dx: float) -> int:
@@ -210,25 +258,16 @@ def test_cli_convert_verify_json_and_exit_code(tmp_path: Path):
     assert (verification['ok'], verification['matched']) == (True, 9)
     table = runner.invoke(app, [*args[:3], str(tmp_path / 'c2'), *args[4:]])
     assert table.exit_code == 0 and 'verification: OK' in table.stdout
+    # YOLO keeps 6 decimals (well within 0.01 px here), not every digit: drift beyond a tolerance of 0 px
     write_dm_item(
-        tmp_path / 'zero', 'a', {'bounding_box': [box('z', 'car', [5, 5, 0, 0]), box('b', 'car', [1, 1, 5, 5])]}
+        tmp_path / 'fine',
+        'a',
+        {'bounding_box': [box('f', 'car', [1.23456789, 1, 5, 5]), box('b', 'car', [1, 1, 5, 5])]},
     )
-    bad = runner.invoke(
-        app,
-        [
-            'dataset',
-            'convert',
-            str(tmp_path / 'zero'),
-            str(tmp_path / 'z'),
-            '--from',
-            'dm_v2',
-            '--to',
-            'coco',
-            '--verify',
-        ],
-    )
+    args = ['dataset', 'convert', str(tmp_path / 'fine'), str(tmp_path / 'y'), '--from', 'dm_v2', '--to', 'yolo']
+    bad = runner.invoke(app, [*args, '--images', 'link', '--verify', '--max-drift-px', '0'])
     assert bad.exit_code == 5, bad.output
-    assert 'verification failed: 1 matched, 0 drifted, 1 missing' in bad.stderr
+    assert 'verification failed: 1 matched, 1 drifted, 0 missing' in bad.stderr
 
 
 def test_cli_diff_table_json_and_tolerance(tmp_path: Path):

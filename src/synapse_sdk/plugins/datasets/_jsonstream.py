@@ -19,7 +19,14 @@ from typing import Any, BinaryIO
 
 import orjson
 
-__all__ = ['JsonStreamError', 'iter_top_level_arrays', 'iter_top_level_batches', 'line_of']
+__all__ = [
+    'JsonStreamError',
+    'LineCounter',
+    'element_offset',
+    'iter_top_level_arrays',
+    'iter_top_level_batches',
+    'line_of',
+]
 
 _CHUNK = 1 << 20
 _BATCH_CHUNK = 1 << 18  # read size of the batched stream: a read window costs ~3 of them at its peak
@@ -142,8 +149,9 @@ class _Window:
             self.pos = end + 1
             return start, end + 1 - (start - self.base), parsed
 
-    def batch(self, size: int) -> list[Any] | None:
-        """Consecutive elements (objects) parsed with one ``orjson.loads``, or None where no cut parses.
+    def batch(self, size: int) -> tuple[list[Any], bytes] | None:
+        """``(elements, JSON text)``: consecutive elements (objects) parsed with one ``orjson.loads``, and the
+        text they were parsed from; None where no cut parses.
 
         The cursor is at an element; on success it moves past the last element of the batch.
         """
@@ -170,7 +178,7 @@ class _Window:
                 end = min(end, self.pos + closed - 1)
                 continue
             self.pos = cut + 1
-            return elements if isinstance(elements, list) else None
+            return (elements, doc) if isinstance(elements, list) else None
         return None
 
 
@@ -179,14 +187,15 @@ def iter_top_level_arrays(path: Path, wanted: frozenset[str]) -> Iterator[tuple[
 
     Other keys are skipped. Raises :class:`JsonStreamError` with the byte offset on malformed or truncated input.
     """
-    for key, offset, length, elements in _iter_arrays(path, wanted, 0):
+    for key, offset, length, elements, _ in _iter_arrays(path, wanted, 0):
         yield key, offset, length, elements[0]
 
 
 def iter_top_level_batches(
     path: Path, wanted: frozenset[str], batch_bytes: int = _BATCH
-) -> Iterator[tuple[str, list[Any]]]:
-    """Yield ``(key, elements)``: the elements of the top-level arrays named in ``wanted``, in order, in batches.
+) -> Iterator[tuple[str, list[Any], bytes | None]]:
+    """Yield ``(key, elements, text)``: the elements of the top-level arrays named in ``wanted``, in order, in
+    batches, with the JSON text a batch was parsed from (None for an element parsed alone).
 
     A batch holds the objects of at most ``batch_bytes`` of JSON (or one element, however large). Memory is
     bounded by one batch plus the read window (256 KiB reads). Raises :class:`JsonStreamError` on malformed or
@@ -194,11 +203,14 @@ def iter_top_level_batches(
     """
     if batch_bytes < 1:
         raise ValueError(f'batch_bytes must be at least 1, got {batch_bytes}')
-    for key, _, _, elements in _iter_arrays(path, wanted, batch_bytes):
-        yield key, elements
+    for key, _, _, elements, text in _iter_arrays(path, wanted, batch_bytes):
+        yield key, elements, text
 
 
-def _iter_arrays(path: Path, wanted: frozenset[str], batch: int) -> Iterator[tuple[str, int, int, list[Any]]]:
+_Run = tuple[str, int, int, list[Any], bytes | None]  # key, offset, length, elements, the batch's JSON text
+
+
+def _iter_arrays(path: Path, wanted: frozenset[str], batch: int) -> Iterator[_Run]:
     """The elements of the wanted arrays, ``batch`` bytes at a time (0: one by one, each with its offset)."""
     with open(path, 'rb') as fh:
         window = _Window(fh, _BATCH_CHUNK if batch else _CHUNK)
@@ -224,22 +236,22 @@ def _iter_arrays(path: Path, wanted: frozenset[str], batch: int) -> Iterator[tup
             raise window.error("expected ',' or '}'")
 
 
-def _elements(window: _Window, key: str, batch: int) -> Iterator[tuple[str, int, int, list[Any]]]:
+def _elements(window: _Window, key: str, batch: int) -> Iterator[_Run]:
     if window.peek() == ord(']'):
         window.pos += 1
         return
     while True:
         is_object = window.buf[window.pos : window.pos + 1] == b'{'
         start = window.base + window.pos
-        elements = window.batch(batch) if batch and is_object else None
-        if elements is not None:
-            yield key, start, window.base + window.pos - start, elements
+        parsed = window.batch(batch) if batch and is_object else None
+        if parsed is not None:
+            yield key, start, window.base + window.pos - start, *parsed
         else:
             if is_object:  # the common case: straight to the object
                 offset, length, element = window._bracketed(b'}')
             else:
                 offset, length, element = window.value()
-            yield key, offset, length, [element]
+            yield key, offset, length, [element], None
         match = _SEPARATOR.match(window.buf, window.pos)
         if match is None or (match.end() == len(window.buf) and not window.eof):
             following = window.peek()  # slow path: the separator straddles the read window
@@ -256,15 +268,44 @@ def _elements(window: _Window, key: str, batch: int) -> Iterator[tuple[str, int,
             return
 
 
-def line_of(path: Path, offset: int) -> int:
-    """1-based line number of byte ``offset`` in ``path``."""
-    line = 1
+def element_offset(path: Path, start: int, position: int) -> int:
+    """Byte offset of element ``position`` (0-based) of the array elements that begin at byte ``start``."""
     with open(path, 'rb') as fh:
-        remaining = offset
-        while remaining > 0:
-            chunk = fh.read(min(_CHUNK, remaining))
-            if not chunk:
-                break
-            line += chunk.count(b'\n')
-            remaining -= len(chunk)
-    return line
+        fh.seek(start)
+        window = _Window(fh)
+        window.base = start
+        for _ in range(position):
+            window.value()
+            window.expect(b',', "','")
+        window.skip_ws()
+        return window.base + window.pos
+
+
+def line_of(path: Path, offset: int) -> int:
+    """1-based line number of byte ``offset`` in ``path`` (many offsets of one file: :class:`LineCounter`)."""
+    return LineCounter(path).line(offset)
+
+
+class LineCounter:
+    """1-based line numbers of byte offsets in one file: offsets asked for in increasing order cost one read of
+    the file in all (each count goes on from the last), any other from the start."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset, self._line = 0, 1
+
+    def line(self, offset: int) -> int:
+        """Line of byte ``offset``."""
+        if offset < self._offset:
+            self._offset, self._line = 0, 1
+        line, remaining = self._line, offset - self._offset
+        with open(self.path, 'rb') as fh:
+            fh.seek(self._offset)
+            while remaining > 0:
+                chunk = fh.read(min(_CHUNK, remaining))
+                if not chunk:
+                    break
+                line += chunk.count(b'\n')
+                remaining -= len(chunk)
+        self._offset, self._line = offset - remaining, line
+        return line

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -17,7 +18,17 @@ from pathlib import Path, PurePosixPath
 from synapse_sdk.exceptions import ValidationError
 from synapse_sdk.plugins.datasets.formats import IMAGE_EXTENSIONS
 
-__all__ = ['ZIP_LIMITS', 'extract_zip', 'find_image', 'flat_name', 'inside', 'safe_relative', 'split_for', 'zip_limit']
+__all__ = [
+    'ZIP_LIMITS',
+    'child',
+    'extract_zip',
+    'find_image',
+    'flat_name',
+    'inside',
+    'safe_relative',
+    'split_for',
+    'zip_limit',
+]
 
 _DRIVE = re.compile(r'^[A-Za-z]:')
 
@@ -29,6 +40,20 @@ ZIP_LIMITS = {
 }
 _RATIO_FROM = 1 << 20  #: a member's own ratio is checked from 1 MiB up (tiny files compress by odd amounts)
 _CHUNK = 1 << 20
+
+
+if sys.version_info < (3, 12):
+
+    def child(folder: Path, name: str) -> Path:
+        """``folder / name`` for a ``name`` of one part (no separator, not ``.`` or ``..``)."""
+        # Python 3.11 parses ``name`` again on ``/`` (1.6 us); this private method (3.11's iterdir uses it) does not
+        return folder._make_child_relpath(name)  # type: ignore[attr-defined]
+
+else:
+
+    def child(folder: Path, name: str) -> Path:
+        """``folder / name`` for a ``name`` of one part (no separator, not ``.`` or ``..``)."""
+        return folder / name  # 3.12 on: as fast as the private method of 3.11
 
 
 def safe_relative(name: str) -> PurePosixPath | None:

@@ -61,8 +61,8 @@ class Verification(BaseModel):
     """The ``verification`` section of a report (also what ``synapse dataset diff`` prints).
 
     ``lossy_by_format`` holds what the target cannot hold, set aside before comparing (a tool name, ``attrs``,
-    ``out_of_image``, ``unknown_class``, ``items_skipped``); everything in ``drifted`` / ``missing`` / ``extra``
-    changed by mistake.
+    ``out_of_image``, ``empty_box``, ``unknown_class``, ``items_skipped``); everything in ``drifted`` /
+    ``missing`` / ``extra`` changed by mistake.
     """
 
     ok: bool = True  #: nothing drifted, missing or extra

@@ -27,6 +27,7 @@ class SkipReason(StrEnum):
     CLASS_OUT_OF_RANGE = 'class_out_of_range'  #: a class id that is negative, not an integer or not declared
     UNKNOWN_CLASS = 'unknown_class'  #: a class name missing from the ``class_names`` given
     OUT_OF_IMAGE = 'out_of_image'  #: nothing of the shape is left inside the image
+    EMPTY_BOX = 'empty_box'  #: a box of zero width or height, which COCO and YOLO readers drop
     UNSAFE_PATH = 'unsafe_path'  #: an absolute or ``..`` path inside the dataset
     NOT_REPRESENTABLE = 'not_representable'  #: the target format has no place for this annotation
     UNSUPPORTED_TOOL = 'unsupported_tool'  #: a tool the source reader does not know
@@ -136,6 +137,10 @@ class ReportBuilder:
         self.annotations_skipped[reason.value] += 1
         if file is not None:
             self.problem(file, line, reason, message or reason.value)
+
+    def wants_problems(self) -> bool:
+        """Whether a further problem would be kept (finding a line costs a read: skip it when not)."""
+        return len(self.problems) < _MAX_PROBLEMS
 
     def problem(self, file: str, line: int | None, reason: SkipReason, message: str) -> None:
         """Remember where something bad was found (the first 200 only)."""

@@ -38,6 +38,7 @@ class Holds:
     clips: bool = False  #: boxes are clipped to the image
     clamps: bool = False  #: polygon points and keypoints are clamped into the image (YOLO's [0, 1] values)
     boxes_as_polygons: bool = False  #: YOLO segment: a box without a shape becomes its rectangle
+    empty_boxes: bool = True  #: boxes of zero width or height are written (COCO and YOLO skip them: ``empty_box``)
 
 
 _ALL = frozenset(COMPARED_TOOLS)
@@ -48,14 +49,20 @@ def holds_of(fmt: DatasetFormat, yolo_task: YoloTask = YoloTask.DETECT) -> Holds
     if fmt.is_dm:
         return Holds(_ALL)
     if fmt is DatasetFormat.COCO:
-        return Holds(frozenset({'bounding_box', 'polygon', 'keypoint', 'segmentation'}), clips=True)
+        return Holds(frozenset({'bounding_box', 'polygon', 'keypoint', 'segmentation'}), clips=True, empty_boxes=False)
     if fmt is DatasetFormat.PASCAL:
         return Holds(frozenset({'bounding_box'}), frozenset({'pose', 'truncated', 'difficult'}), clips=True)
     if yolo_task is YoloTask.SEGMENT:
-        return Holds(frozenset({'polygon'}), frozenset(), clips=True, clamps=True, boxes_as_polygons=True)
-    if yolo_task is YoloTask.POSE:
-        return Holds(frozenset({'bounding_box', 'keypoint'}), frozenset(), clips=True, clamps=True)
-    return Holds(frozenset({'bounding_box'}), frozenset(), clips=True, clamps=True)
+        return Holds(
+            frozenset({'polygon'}), frozenset(), clips=True, clamps=True, boxes_as_polygons=True, empty_boxes=False
+        )
+    tools = frozenset({'bounding_box', 'keypoint'}) if yolo_task is YoloTask.POSE else frozenset({'bounding_box'})
+    return Holds(tools, frozenset(), clips=True, clamps=True, empty_boxes=False)
+
+
+def _empty(data: list[float]) -> bool:
+    """Whether a box has no width or no height."""
+    return not (data[2] > 0 and data[3] > 0)
 
 
 def _clip(data: list[float], size: tuple[int, int] | None) -> list[float] | None:
@@ -96,6 +103,9 @@ def _as_polygons(entry: Entry, size: tuple[int, int] | None, lossy: Counter[str]
     for box in entry.get('bounding_box', ()):
         if tied.get(str(box.get('id'))):
             continue
+        if _empty(box['data']):
+            lossy['empty_box'] += 1
+            continue
         clipped = _clip(box['data'], size)
         if clipped is None:
             lossy['out_of_image'] += 1
@@ -114,7 +124,7 @@ def project(
     allowed = set(class_names) if class_names is not None else None
     source = _as_polygons(entry, size, lossy) if holds.boxes_as_polygons else dict(entry)
     kept: Entry = {}
-    gone: set[str] = set()  # ids tied to a box that fell outside the image: the writer drops the whole object
+    gone: dict[str, str] = {}  # id tied to a box the writer dropped (with the whole object) -> why
     for tool in sorted(source, key=lambda t: t != 'bounding_box'):
         anns = source[tool]
         if tool not in COMPARED_TOOLS or not anns:
@@ -127,14 +137,16 @@ def project(
             if allowed is not None and tool in _CLASSED and ann.get('classification') not in allowed:
                 lossy['unknown_class'] += 1
                 continue
-            if str(ann.get('id')) in gone:
-                lossy['out_of_image'] += 1
+            why = gone.get(str(ann.get('id')))
+            if why is not None:
+                lossy[why] += 1
                 continue
             projected = _project_one(tool, ann, size, holds, lossy)
             if projected is not None:
                 out.append(projected)
             elif tool == 'bounding_box':
-                gone.update(_members_with(entry, str(ann.get('id'))))
+                why = 'empty_box' if not holds.empty_boxes and _empty(ann['data']) else 'out_of_image'
+                gone.update(dict.fromkeys(_members_with(entry, str(ann.get('id'))), why))
         kept[tool] = out
     if 'group' in entry:
         kept['group'] = entry['group']
@@ -155,6 +167,9 @@ def _project_one(
     tool: str, ann: dict[str, Any], size: tuple[int, int] | None, holds: Holds, lossy: Counter[str]
 ) -> dict[str, Any] | None:
     ann = dict(ann)
+    if not holds.empty_boxes and tool == 'bounding_box' and _empty(ann['data']):
+        lossy['empty_box'] += 1
+        return None
     if holds.clips and tool == 'bounding_box':
         data = _clip(ann['data'], size)
         if data is None:

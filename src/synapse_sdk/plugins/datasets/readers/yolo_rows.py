@@ -36,6 +36,8 @@ def _numbers(tokens: list[str], report: ReportBuilder) -> list[float]:
 
 def _box(values: list[float], width: int, height: int, report: ReportBuilder) -> list[float | int]:
     cx, cy, w, h = values
+    if not (w > 0 and h > 0):
+        raise _Bad(SkipReason.EMPTY_BOX, 'the box has no area (width or height 0)')
     x0, y0 = (cx - w / 2) * width, (cy - h / 2) * height
     x1, y1 = x0 + w * width, y0 + h * height
     clipped = (max(x0, 0.0), max(y0, 0.0), min(x1, float(width)), min(y1, float(height)))

@@ -16,6 +16,7 @@ from synapse_sdk.plugins.datasets.report import SkipReason
 from synapse_sdk.plugins.datasets.writers.base import Objects, Writer, loose_keypoints, objects_of
 from synapse_sdk.plugins.datasets.writers.coco_objects import (
     clip_box,
+    empty_box,
     keypoint_triples,
     mask_annotation,
     polygon_annotation,
@@ -125,7 +126,7 @@ class COCOWriter(Writer):
                 return None  # a class to add or report, attributes to carry: the general path
             data = box['data']
             x, y, w, h = data
-            if not (x >= 0 and y >= 0 and x + w <= width and y + h <= height):
+            if not (x >= 0 and y >= 0 and x + w <= width and y + h <= height and w > 0 and h > 0):
                 return None  # clipping (counted) or skipping: the general path
             out.append((class_id, {'bbox': list(data), 'area': w * h, 'iscrowd': 0, 'segmentation': []}))
         return out
@@ -133,6 +134,8 @@ class COCOWriter(Writer):
     def _box_record(
         self, item: HubItem, box: dict[str, Any], objs: Objects, by_id: dict[str, dict[str, Any]]
     ) -> dict[str, Any] | None:
+        if empty_box(box, item, self.report):
+            return None
         if not box.get('attrs') and box['id'] not in objs.owned_by_box:
             x, y, w, h = box['data']
             width, height = item.size() or (0, 0)

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synapse_sdk.plugins.datasets._masks import coco_counts_from_rows, rows_from_dm_mask
-from synapse_sdk.plugins.datasets.report import ReportBuilder
+from synapse_sdk.plugins.datasets.report import ReportBuilder, SkipReason
 
-__all__ = ['clip_box', 'keypoint_triples', 'mask_annotation', 'polygon_annotation']
+if TYPE_CHECKING:
+    from synapse_sdk.plugins.datasets._hub import HubItem
+
+__all__ = ['clip_box', 'empty_box', 'keypoint_triples', 'mask_annotation', 'polygon_annotation']
+
+
+def empty_box(box: dict[str, Any], item: HubItem, report: ReportBuilder) -> bool:
+    """Whether ``box`` has no width or no height; then it is reported as skipped (``empty_box``).
+
+    COCO and YOLO writers leave such a box out: their readers, ours and the others', drop a box without area, so
+    writing it would lose it silently on the way back.
+    """
+    w, h = box['data'][2], box['data'][3]
+    if w > 0 and h > 0:
+        return False
+    message = f'box {box.get("id")} has no area (width {w}, height {h})'
+    report.skip_annotation(SkipReason.EMPTY_BOX, file=item.source_file, message=message)
+    return True
 
 
 def clip_box(data: list[float], size: tuple[int, int], report: ReportBuilder) -> list[float] | None:

@@ -11,7 +11,7 @@ from synapse_sdk.plugins.datasets._hub import HubItem
 from synapse_sdk.plugins.datasets.formats import DatasetFormat, YoloTask
 from synapse_sdk.plugins.datasets.report import SkipReason
 from synapse_sdk.plugins.datasets.writers.base import Writer, WriterSetup, loose_keypoints, objects_of
-from synapse_sdk.plugins.datasets.writers.coco_objects import clip_box
+from synapse_sdk.plugins.datasets.writers.coco_objects import clip_box, empty_box
 
 __all__ = ['YoloWriter']
 
@@ -46,6 +46,8 @@ class YoloWriter(Writer):
         return f'{cx:.6f} {cy:.6f} {nw:.6f} {nh:.6f}'
 
     def _box_or_skip(self, box: dict[str, Any], item: HubItem, size: tuple[int, int]) -> str | None:
+        if empty_box(box, item, self.report):
+            return None
         text = self._box(box['data'], size)
         if text is None:
             self.report.skip_annotation(SkipReason.OUT_OF_IMAGE, file=item.source_file, message='box outside image')
@@ -105,8 +107,8 @@ class YoloWriter(Writer):
             if class_id is None or box.get('attrs'):
                 return None  # unknown class or attrs to count: the general path reports them
             x, y, w, h = box['data']
-            if not (0 <= x and 0 <= y and x + w <= width and y + h <= height):
-                return None  # leaves the image: the general path clips and counts it
+            if not (0 <= x and 0 <= y and x + w <= width and y + h <= height and w > 0 and h > 0):
+                return None  # leaves the image or has no area: the general path clips, skips and counts it
             values += (class_id, (x + w / 2) / width, (y + h / 2) / height, w / width, h / height)
         return _DETECT_ROW * len(boxes) % tuple(values), len(boxes)
 
@@ -128,6 +130,8 @@ class YoloWriter(Writer):
             tied = [polygons[s] for s in objs.shapes_of.get(box['id'], ()) if s in polygons]
             if tied:
                 rows += [f'{class_id} {self._points(p["data"], size)}' for p in tied]
+                continue
+            if empty_box(box, item, self.report):
                 continue
             clipped = clip_box(box['data'], size, self.report)
             if clipped is None:
