@@ -23,8 +23,9 @@ Item = tuple[tuple[int, int], dict[str, list[dict[str, Any]]]]
 
 @st.composite
 def items(draw: st.DrawFn, index: int) -> Item:
-    """One image (any size up to 1500 x 1500) with boxes in hundredths of a pixel (some past the edges),
-    sometimes a polygon and two keypoints grouped with the first box, sometimes a loose polygon."""
+    """One image (any size up to 1500 x 1500) with boxes in hundredths of a pixel (some past the edges, some of
+    zero width or height), sometimes a polygon and two keypoints grouped with the first box, sometimes a loose
+    polygon."""
     width, height = draw(st.integers(1, 1500)), draw(st.integers(1, 1500))
     boxes = []
     for k in range(draw(st.integers(0, 4))):
@@ -32,6 +33,8 @@ def items(draw: st.DrawFn, index: int) -> Item:
         y = draw(st.integers(0, height * 100 - 1))
         w = draw(st.integers(1, width * 100 - x + draw(st.sampled_from([0, 0, 0, 500]))))
         h = draw(st.integers(1, height * 100 - y))
+        if draw(st.integers(0, 9)) == 0:  # no area: COCO and YOLO skip it (empty_box), the others keep it
+            w, h = draw(st.sampled_from([(0, h), (w, 0), (0, 0)]))
         attrs = [{'name': 'difficult', 'value': 1}] if draw(st.booleans()) else []
         boxes.append(box(f'b{k}', draw(st.sampled_from(NAMES)), [x / 100, y / 100, w / 100, h / 100], attrs))
     entry: dict[str, list[dict[str, Any]]] = {'bounding_box': boxes} if boxes else {}

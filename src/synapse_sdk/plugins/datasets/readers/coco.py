@@ -24,7 +24,7 @@ from synapse_sdk.plugins.datasets.formats import DatasetFormat
 from synapse_sdk.plugins.datasets.models.coco import COCOAnnotation
 from synapse_sdk.plugins.datasets.options import ConvertOptions
 from synapse_sdk.plugins.datasets.readers.base import Reader, first_error
-from synapse_sdk.plugins.datasets.readers.coco_index import COCOIndex, Image
+from synapse_sdk.plugins.datasets.readers.coco_index import COCOIndex, ImageEntry
 from synapse_sdk.plugins.datasets.readers.coco_layout import COCOSource, locate_sources, regular_files
 from synapse_sdk.plugins.datasets.readers.coco_objects import coco_annotation_to_dm, plain_boxes
 from synapse_sdk.plugins.datasets.report import ReportBuilder, SkippedItem, SkipReason
@@ -112,7 +112,7 @@ class COCOReader(Reader):
         names = [os.path.relpath(folder, self.root).replace(os.sep, '/') for folder in source.image_dirs]
         return ', '.join('./' if name == '.' else f'{name}/' for name in names)
 
-    def _item(self, source: COCOSource, image: Image, index: COCOIndex, fh: BinaryIO, file: str) -> HubItem | None:
+    def _item(self, source: COCOSource, image: ImageEntry, index: COCOIndex, fh: BinaryIO, file: str) -> HubItem | None:
         report = self.report
         report.items_seen += 1
         split, file_name = source.split, image.file_name

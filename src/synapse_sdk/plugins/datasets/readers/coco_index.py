@@ -33,7 +33,7 @@ from synapse_sdk.plugins.datasets.readers.base import first_error
 from synapse_sdk.plugins.datasets.readers.coco_objects import CompactBoxes
 from synapse_sdk.plugins.datasets.report import ReportBuilder, SkipReason
 
-__all__ = ['COCOIndex', 'Image']
+__all__ = ['COCOIndex', 'ImageEntry']
 
 _WANTED = frozenset({'images', 'annotations', 'categories'})
 
@@ -45,7 +45,7 @@ class _NotFast(Exception):
     """The fast path does not apply to this file: index it the general way."""
 
 
-class Image(NamedTuple):
+class ImageEntry(NamedTuple):
     """What the reader keeps of an ``images`` entry (valid as a :class:`COCOImage`)."""
 
     id: int
@@ -54,13 +54,13 @@ class Image(NamedTuple):
     height: int
 
 
-def _validated_image(element: object) -> Image:
+def _validated_image(element: object) -> ImageEntry:
     """``element`` validated as a :class:`COCOImage` (raises pydantic's ValidationError)."""
     image = COCOImage.model_validate(element)
-    return Image(image.id, image.file_name, image.width, image.height)
+    return ImageEntry(image.id, image.file_name, image.width, image.height)
 
 
-def _plain_images(elements: list[Any]) -> list[Image] | None:
+def _plain_images(elements: list[Any]) -> list[ImageEntry] | None:
     """The images of a batch whose every entry has int ids and sizes (> 0) and a str file_name, checked in C;
     None otherwise (then each entry is validated: pydantic also takes ``800.0`` for ``800``)."""
     try:
@@ -74,7 +74,7 @@ def _plain_images(elements: list[Any]) -> list[Image] | None:
         return None
     if min(widths) <= 0 or min(heights) <= 0:
         return None
-    return list(map(Image._make, rows))
+    return list(map(ImageEntry._make, rows))
 
 
 class COCOIndex:
@@ -101,7 +101,7 @@ class COCOIndex:
     def _index_fast(self) -> None:
         """Pass 1 in batches; raises :class:`_NotFast` (nothing reported) at anything the general path must see."""
         self.categories: dict[int, COCOCategory] = {}
-        self.images: list[Image] = []
+        self.images: list[ImageEntry] = []
         boxes = CompactBoxes()
         categories: list[COCOCategory] = []
         try:
