@@ -43,6 +43,8 @@ class FaultProxy:
     file_latency: float = 0.0
     requests: Counter[tuple[str, str]] = field(default_factory=Counter)
     ok_puts: Counter[str] = field(default_factory=Counter)
+    files_in_flight: int = 0  #: file GETs being answered now
+    most_files_in_flight: int = 0  #: the most file GETs answered at once
     _client: httpx.AsyncClient | None = None
     _loop: asyncio.AbstractEventLoop | None = None
 
@@ -67,6 +69,17 @@ class FaultProxy:
         if fault is not None:
             await _respond(send, fault.status, b'{"detail": "injected fault"}')
             return
+        if method == 'GET' and path.startswith('/files/'):
+            self.files_in_flight += 1
+            self.most_files_in_flight = max(self.most_files_in_flight, self.files_in_flight)
+            try:
+                await self._forward(scope, method, path, body, send)
+            finally:
+                self.files_in_flight -= 1
+            return
+        await self._forward(scope, method, path, body, send)
+
+    async def _forward(self, scope: dict[str, Any], method: str, path: str, body: bytes, send: Any) -> None:
         if self.file_latency and method == 'GET' and path.startswith('/files/'):
             await asyncio.sleep(self.file_latency)
         if self._client is None:

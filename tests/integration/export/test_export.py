@@ -148,31 +148,53 @@ def test_items_without_media_or_annotations_are_reported_with_the_reason(client,
     assert reasons[1:] == ['files: the item has no media file with a URL to export'] * 2
 
 
-def test_a_stopped_export_resumes_without_downloading_what_it_had(local_backend, proxy, tmp_path):
+@pytest.mark.parametrize('concurrency', [1, 8])
+def test_a_stopped_export_resumes_without_downloading_what_it_had(local_backend, proxy, tmp_path, concurrency):
     fault_proxy, url = proxy
     client = make_client(url, local_backend.token)
     project = build_project(client, 5)
     third = project.file_ids[2]
     fault_proxy.faults.append(Fault('GET', rf'/files/{third}/', 503))
     out = tmp_path / 'out'
-    params = {'target': 'task', 'filter': {'project': project.id}, 'path': str(out)}
-    with pytest.raises(ExportInterrupted, match=r'2 items are staged; run the same export again to resume'):
+    params = {'target': 'task', 'filter': {'project': project.id}, 'path': str(out), 'concurrency': concurrency}
+    with pytest.raises(ExportInterrupted, match=r'at item \d+ \(#3\): .* (\d) items are staged; run the same') as info:
         run_export(client, **params)
     assert not out.exists()
     fault_proxy.faults.clear()
     downloads = {f: fault_proxy.requests[('GET', f'/files/{f}/')] for f in project.file_ids}
-    assert [downloads[f] > 0 for f in project.file_ids] == [True, True, True, False, False]
+    others = [f for f in project.file_ids if f != third]
+    # the first two before the failure; the others started (in flight, or with 8 at once) are finished and kept
+    assert all(downloads[f] == 1 for f in others[:2]) and all(downloads[f] <= 1 for f in others)
+    staged = sum(downloads[f] for f in others)
+    assert f'{staged} items are staged' in str(info.value)
+    if concurrency == 8:
+        assert staged == 4  # all five were in flight at once: only the failed one is left
 
     result, _ = run_export(client, **params)
     assert result['exported'] == 5
     again = {f: fault_proxy.requests[('GET', f'/files/{f}/')] - downloads[f] for f in project.file_ids}
-    assert again == {f: (0 if i < 2 else 1) for i, f in enumerate(project.file_ids)}
+    assert again == {f: 1 if f == third or downloads[f] == 0 else 0 for f in project.file_ids}  # nothing twice
     body, _ = report_of(out)
-    assert body['counts'] == {'resumed': 2, 'exported': 3}
+    assert body['counts'] == {'resumed': staged, 'exported': 5 - staged}
     from pycocotools.coco import COCO
 
     assert len(COCO(str(out / 'annotations.json')).getImgIds()) == 5
     assert not list((tmp_path / 'state' / 'export').glob('*.jsonl'))  # a finished export leaves no cursor
+
+
+@pytest.mark.parametrize('concurrency', [1, 4])
+def test_media_are_downloaded_concurrency_at_a_time(local_backend, proxy, tmp_path, concurrency):
+    fault_proxy, url = proxy
+    client = make_client(url, local_backend.token)
+    project = build_project(client, 6)
+    fault_proxy.file_latency = 0.5  # long enough for every download allowed to be in flight together
+    out = tmp_path / 'out'
+    params = {'target': 'task', 'filter': {'project': project.id}, 'path': str(out), 'concurrency': concurrency}
+    result, _ = run_export(client, **params)
+    assert result['counts'] == {'exported': 6}
+    assert fault_proxy.most_files_in_flight == concurrency
+    _, rows = report_of(out)
+    assert [int(row['item']) for row in rows] == sorted(int(row['item']) for row in rows)  # listing order kept
 
 
 def test_ground_truths_export_from_a_dataset_version(client, tmp_path):

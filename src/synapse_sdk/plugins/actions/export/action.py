@@ -36,6 +36,7 @@ class ExportParams(BaseModel):
     path: str = Field(min_length=1, description='output folder of the dataset (and its export report)')
     overwrite: bool = False
     resume: bool = True
+    concurrency: int = Field(default=8, ge=1, le=64, description='media downloads in flight at once')
 
 
 @dataclass
@@ -111,13 +112,15 @@ class BaseExportAction(BaseAction[P], Generic[P]):
         overwrite: bool = False,
         resume: bool = True,
         options: Mapping[str, Any] | None = None,
+        concurrency: int = 8,
     ) -> ExportReport:
         """Export ``results`` (records of ``target``, or :class:`ExportItem`) into ``path`` as ``output_format``.
 
         ``coco``, ``yolo``, ``voc`` (``pascal``), ``dm`` (``dm_v2``) or ``dm_v1``; ``options`` go to the
         converter (``class_names``, ``yolo_task`` ...). Writes ``export_report.json`` / ``.csv`` into
-        ``path``. With ``resume`` (default) items staged by a stopped run of the same export are not
-        fetched again; :class:`~synapse_sdk.plugins.actions.export.exporter.ExportInterrupted` says so.
+        ``path``. Media are downloaded ``concurrency`` at a time. With ``resume`` (default) items staged by a
+        stopped run of the same export are not fetched again;
+        :class:`~synapse_sdk.plugins.actions.export.exporter.ExportInterrupted` says so.
         """
         from synapse_sdk.plugins.actions.export.exporter import ExportSettings, output_format_id, run_export
         from synapse_sdk.plugins.actions.export.ledger import ExportLedger, export_key
@@ -134,7 +137,11 @@ class BaseExportAction(BaseAction[P], Generic[P]):
         items = (
             result if isinstance(result, ExportItem) else next(iter(export_items(kind, [result]))) for result in results
         )
-        settings = ExportSettings(kind, Path(path), fmt, overwrite=overwrite, options=dict(options or {}))
+        if not 1 <= concurrency <= 64:
+            raise ValueError(f'concurrency: give 1 to 64 downloads in flight, not {concurrency}')
+        settings = ExportSettings(
+            kind, Path(path), fmt, overwrite=overwrite, options=dict(options or {}), concurrency=concurrency
+        )
         self.set_progress(0, max(count, 1), category=self.progress.EXPORT)
         report = run_export(
             client,
@@ -163,5 +170,6 @@ class BaseExportAction(BaseAction[P], Generic[P]):
             filters=filters,
             overwrite=bool(getattr(self.params, 'overwrite', False)),
             resume=bool(getattr(self.params, 'resume', True)),
+            concurrency=int(getattr(self.params, 'concurrency', 8)),
         )
         return {'exported': report.written, 'count': count, 'path': str(path), 'counts': report.counts}
