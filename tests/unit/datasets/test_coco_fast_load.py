@@ -339,3 +339,15 @@ def test_each_problem_names_the_line_of_its_own_annotation(tmp_path):
     for k, problem in enumerate(problems):
         assert problem['message'] == f'annotation id {k}: category_id 9 is not in categories'
         assert (lines[problem['line'] - 1], lines[problem['line']]) == ('{', f'"id": {k},')
+
+
+def test_a_run_read_twice_names_the_same_lines(tmp_path):
+    """Two image entries with one id read the same run twice: each reading names the annotations' own lines."""
+    annotations = [ann(k, 1, [1, 1, 2, 2], category_id=1 if k % 3 else 9) for k in range(12)]
+    document = {'images': [IMAGES[0], IMAGES[0]], 'annotations': annotations, 'categories': CATEGORIES}
+    root = dataset(tmp_path / 'coco', document, indent=0)
+    report = load(root, fast=False)[1]
+    lines = (root / 'annotations.json').read_text().splitlines()
+    named = [(p['message'].split(':')[0], lines[p['line']]) for p in report['problems']]
+    expected = [(f'annotation id {k}', f'"id": {k},') for k in range(0, 12, 3)]
+    assert named == expected * 2

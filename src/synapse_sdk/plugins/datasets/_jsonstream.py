@@ -22,7 +22,7 @@ import orjson
 __all__ = [
     'JsonStreamError',
     'LineCounter',
-    'element_offset',
+    'element_offsets',
     'iter_top_level_arrays',
     'iter_top_level_batches',
     'line_of',
@@ -268,17 +268,20 @@ def _elements(window: _Window, key: str, batch: int) -> Iterator[_Run]:
             return
 
 
-def element_offset(path: Path, start: int, position: int) -> int:
-    """Byte offset of element ``position`` (0-based) of the array elements that begin at byte ``start``."""
+def element_offsets(path: Path, start: int, count: int) -> list[int]:
+    """Byte offsets of the ``count`` consecutive array elements that begin at byte ``start`` (one read)."""
+    offsets: list[int] = []
     with open(path, 'rb') as fh:
         fh.seek(start)
         window = _Window(fh)
         window.base = start
-        for _ in range(position):
+        for k in range(count):
+            if k:
+                window.expect(b',', "','")
+            window.skip_ws()
+            offsets.append(window.base + window.pos)
             window.value()
-            window.expect(b',', "','")
-        window.skip_ws()
-        return window.base + window.pos
+    return offsets
 
 
 def line_of(path: Path, offset: int) -> int:

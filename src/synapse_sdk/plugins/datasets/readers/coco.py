@@ -163,7 +163,7 @@ class COCOReader(Reader):
         def skip(reason: SkipReason, message: str) -> None:
             line = None
             if self.report.wants_problems():  # the line of this very annotation: found again only when kept
-                line = index.line_of_element(run[0], next(k for k, e in enumerate(run[1]) if e is element))
+                line = index.line_of_element(run[0], run[1], element)
             self.report.skip_annotation(reason, file=file, line=line, message=where + message)
 
         try:

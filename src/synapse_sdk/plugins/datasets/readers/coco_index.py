@@ -23,7 +23,7 @@ from synapse_sdk.exceptions import ValidationError
 from synapse_sdk.plugins.datasets._jsonstream import (
     JsonStreamError,
     LineCounter,
-    element_offset,
+    element_offsets,
     iter_top_level_arrays,
     iter_top_level_batches,
     line_of,
@@ -88,6 +88,7 @@ class COCOIndex:
     def __init__(self, path: Path, report: ReportBuilder, file: str, *, fast: bool = True) -> None:
         self.path = path
         self._lines = LineCounter(path)
+        self._run_places: tuple[list[Any], list[int], int] | None = None  #: elements, offsets, where to look on
         self.boxes: CompactBoxes | None = None
         if fast:
             try:
@@ -234,6 +235,20 @@ class COCOIndex:
         known = {image.id for image in self.images}
         return sum(self.count(image_id) for image_id in self._first if image_id not in known)
 
-    def line_of_element(self, run_start: int, position: int) -> int:
-        """1-based line of annotation ``position`` (0-based) of the run that begins at byte ``run_start``."""
-        return self._lines.line(element_offset(self.path, run_start, position))
+    def line_of_element(self, run_start: int, elements: list[Any], element: object) -> int:
+        """1-based line of ``element``, one of the parsed ``elements`` of the run that begins at byte ``run_start``.
+
+        Calls for one run come in the order of its elements (each element once): the first finds where each
+        element begins (one parse of the run), and each call looks on from where the last one stopped, so a
+        run costs one pass however many of its elements are reported (and ``1`` or ``null`` elements, the same
+        object each time, are told apart by place).
+        """
+        cached = self._run_places
+        if cached is None or cached[0] is not elements:  # ``elements`` is kept: its id stays its own
+            cached = (elements, element_offsets(self.path, run_start, len(elements)), 0)
+        _, offsets, start = cached
+        position = next((k for k in range(start, len(elements)) if elements[k] is element), None)
+        if position is None:  # asked out of order: from the start
+            position = next(k for k, e in enumerate(elements) if e is element)
+        self._run_places = (elements, offsets, position + 1)
+        return self._lines.line(offsets[position])
