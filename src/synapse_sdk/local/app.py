@@ -26,6 +26,7 @@ from synapse_sdk.local.routers import (
     projects,
     serve_applications,
     storages,
+    task_sets,
     tasks,
 )
 from synapse_sdk.local.setup import ensure_instance, open_database
@@ -39,6 +40,7 @@ DEFAULT_MAX_UPLOAD_BYTES = 2 << 30
 #: One router per resource; the hot paths first, as routes are matched in this order.
 ROUTERS = (
     tasks,
+    task_sets,
     data_units,
     projects,
     plugins,

@@ -34,6 +34,7 @@ __all__ = [
     'Storage',
     'Task',
     'TaskTag',
+    'TaskTagLink',
     'TokenScope',
     'utcnow',
 ]
@@ -273,6 +274,14 @@ class TaskTag(Base):
     description: Mapped[str] = mapped_column(Text, default='')
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskTagLink(Base):
+    """A tag one task carries (a table of its own, so that older databases get it from ``create_all``)."""
+
+    __tablename__ = 'task_tag_links'
+    task_id: Mapped[int] = mapped_column(ForeignKey('tasks.id'), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey('task_tags.id'), primary_key=True, index=True)
 
 
 class GroundTruthDataset(Base):

@@ -43,6 +43,15 @@ def downloaded(files: dict[str, Any]) -> dict[str, str]:
     return {spec: Path(info['path']).read_text(errors='replace') for spec, info in files.items()}
 
 
+def fetched(files: dict[str, Any]) -> dict[str, str]:
+    """Each file's ``url`` (left as it is by the reference client here) fetched with plain urllib, no token."""
+    out = {}
+    for spec, info in files.items():
+        with urllib.request.urlopen(info['url'], timeout=30) as response:
+            out[spec] = response.read().decode(errors='replace')
+    return out
+
+
 def main(params_file: str, out_file: str) -> None:
     p = json.loads(Path(params_file).read_text())
     client = BackendClient(p['url'], access_token=p['token'])
@@ -64,6 +73,14 @@ def main(params_file: str, out_file: str) -> None:
         params={'ground_truth_dataset_versions': p['ground_truth_dataset_version']}, list_all=True
     )
     out['ground_truths'] = [{'data': gt['data'], 'files': downloaded(gt['files'])} for gt in truths]
+    tagged_ids = out['tasks']['ids'][:2]
+    out['set_tags'] = client.set_tags_tasks({'ids': tagged_ids, 'tags': [p['task_tag']], 'action': 'add'})
+    tagged, _ = client.list_tasks(params={'project': p['project'], 'tags': p['task_tag']}, list_all=True)
+    out['tagged'] = {'asked': tagged_ids, 'listed': [task['id'] for task in tagged]}
+    rows, _ = client.list_tasks_data(params={'project': p['project']}, list_all=True)
+    out['tasks_data'] = [sorted(row) for row in rows]
+    rows, _ = client.list_tasks_files(params={'project': p['project']}, list_all=True)
+    out['tasks_files'] = [fetched(row['files']) for row in rows]
 
     ctx = RuntimeContext(logger=ConsoleLogger(), env=PluginEnvironment({}), client=client)
     params = ToTaskParams(

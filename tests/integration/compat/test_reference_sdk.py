@@ -127,6 +127,10 @@ def test_reference_sdk_runs_to_task_against_the_local_backend(
     assert [(gt['data'], gt['files']['image']) for gt in out['ground_truths']] == [
         ({'k': stem}, f'image of a {stem}') for stem in STEMS
     ]
+    # tasks in bulk: tags set and filtered on, the data and files views (files downloaded by the reference client)
+    assert out['set_tags'] == {'updated': 2} and out['tagged']['listed'] == out['tagged']['asked']
+    assert out['tasks_data'] == [['data', 'id']] * len(STEMS)
+    assert out['tasks_files'] == out['unit_files']
 
     # ToTask annotated every task, and the backend kept what it wrote
     result = out['to_task']

@@ -58,6 +58,16 @@ class BackendSurface:
     def list_tasks(self, params: Mapping[str, Any] | None = None, list_all: bool = False) -> Reply:
         return self.tasks.list(params, list_all=list_all)
 
+    def list_tasks_data(self, params: Mapping[str, Any] | None = None, list_all: bool = False) -> Reply:
+        return self.tasks.list_data(params, list_all=list_all)
+
+    def list_tasks_files(self, params: Mapping[str, Any] | None = None, list_all: bool = False) -> Reply:
+        return self.tasks.list_files(params, list_all=list_all)
+
+    def set_tags_tasks(self, data: Mapping[str, Any]) -> Reply:
+        """``{'ids': [...], 'tags': [...], 'action': 'add' | 'remove'}``."""
+        return self.tasks.set_tags(data['ids'], data['tags'], data.get('action', 'add'))
+
     def get_task(self, task_id: int, params: Mapping[str, Any] | None = None) -> Reply:
         return self.tasks.get(task_id, params)
 

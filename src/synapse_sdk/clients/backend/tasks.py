@@ -1,9 +1,9 @@
-"""``sdk/tasks/``, ``tasks/{id}/`` and ``annotate_task_data``."""
+"""``sdk/tasks/`` (+ ``data/``, ``files/``), ``tasks/{id}/``, ``annotate_task_data`` and ``tasks/set_tags/``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from synapse_sdk.clients.backend._resource import Reply, Resource, as_object, list_call
 from synapse_sdk.clients.base.call import Call, encode_params
@@ -11,9 +11,10 @@ from synapse_sdk.clients.base.call import Call, encode_params
 __all__ = ['TasksResource', 'build_annotate_task_data', 'build_get_task', 'build_list_tasks']
 
 
-def build_list_tasks(params: Mapping[str, Any] | None = None) -> Call:
-    """Filters are sent verbatim: None → ``null``, lists comma-joined (``status__in=a,b``)."""
-    return list_call('sdk/tasks/', dict(params or {}))
+def build_list_tasks(params: Mapping[str, Any] | None = None, *, view: str = '') -> Call:
+    """``sdk/tasks/[data/|files/]``; filters are sent verbatim: None → ``null``, lists comma-joined
+    (``status__in=a,b``)."""
+    return list_call(f'sdk/tasks/{view}', dict(params or {}))
 
 
 def build_get_task(task_id: int, params: Mapping[str, Any] | None = None) -> Call:
@@ -35,6 +36,19 @@ class TasksResource(Resource):
     def list(self, params: Mapping[str, Any] | None = None, *, list_all: bool = False) -> Reply:
         """Every matching task (all pages), or with ``list_all=True`` a lazy ``(iterator, count)``."""
         return self._client._list(build_list_tasks(params), list_all=list_all)
+
+    def list_data(self, params: Mapping[str, Any] | None = None, *, list_all: bool = False) -> Reply:
+        """``{id, data}`` of every matching task (the same filters as :meth:`list`)."""
+        return self._client._list(build_list_tasks(params, view='data/'), list_all=list_all)
+
+    def list_files(self, params: Mapping[str, Any] | None = None, *, list_all: bool = False) -> Reply:
+        """``{id, files}`` (the data unit's files, downloadable links) of every matching task."""
+        return self._client._list(build_list_tasks(params, view='files/'), list_all=list_all)
+
+    def set_tags(self, ids: Sequence[int], tags: Sequence[int], action: Literal['add', 'remove'] = 'add') -> Reply:
+        """Add or remove task tags (ids of ``task_tags/``) on the tasks ``ids``; ``{'updated': n}``."""
+        body = {'ids': list(ids), 'tags': list(tags), 'action': action}
+        return self._client._call(Call('POST', 'tasks/set_tags/', json=body), as_object('set_tags'))
 
     def get(self, task_id: int, params: Mapping[str, Any] | None = None) -> Reply:
         """E.g. ``params={'fields': 'id,data,data_unit', 'expand': 'data_unit'}``."""

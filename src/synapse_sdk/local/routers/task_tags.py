@@ -1,4 +1,8 @@
-"""``task_tags/``: the tags a project's tasks can carry (listed and read by the platform's client)."""
+"""``task_tags/``: the tags a project's tasks can carry (listed and read by the platform's client).
+
+Also :func:`tag_clauses`, the ``tags`` filter of the task listings (which tags a task carries is set with
+``tasks/set_tags/``, :mod:`.task_sets`).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,10 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
-from synapse_sdk.local.filters import FilterField, build_clauses, parse_int, parse_str, query_multi
-from synapse_sdk.local.models import Project, TaskTag
+from synapse_sdk.local.filters import FilterField, build_clauses, in_values, parse_int, parse_str, query_multi
+from synapse_sdk.local.models import Project, Task, TaskTag, TaskTagLink
 from synapse_sdk.local.pagination import RESERVED_PARAMS, each, paginate, shape_one
 from synapse_sdk.local.routers._common import DbInt, StrictBody, get_or_404, path_id
 from synapse_sdk.local.serializers import task_tag_out
@@ -24,6 +28,25 @@ _FILTERS = {
     'name': FilterField(TaskTag.name, parse_str),
     'category': FilterField(TaskTag.category, parse_str),
 }
+
+
+def tag_clauses(query: dict[str, list[str]]) -> list[ColumnElement[bool]]:
+    """Pop the ``tags`` filters from ``query``: ``tags=5`` a task carrying tag 5 (repeated: every one given),
+    ``tags__in=5,6`` one of them at least."""
+    clauses: list[ColumnElement[bool]] = []
+    for value in query.pop('tags', []):
+        clauses.append(Task.id.in_(select(TaskTagLink.task_id).where(TaskTagLink.tag_id == _tag_id(value))))
+    for value in query.pop('tags__in', []):
+        ids = [_tag_id(part) for part in value.split(',') if part.strip()]
+        clauses.append(Task.id.in_(select(TaskTagLink.task_id).where(in_values(TaskTagLink.tag_id, ids))))
+    return clauses
+
+
+def _tag_id(raw: str) -> int:
+    try:
+        return parse_int(raw)
+    except (ValueError, OverflowError):
+        raise HTTPException(400, f"Invalid value '{raw}' for filter 'tags': expected a task tag id") from None
 
 
 class TaskTagIn(StrictBody):

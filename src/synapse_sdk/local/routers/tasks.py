@@ -1,4 +1,4 @@
-"""``sdk/tasks/`` (filtered listing), ``tasks/{id}/`` and ``annotate_task_data``.
+"""``sdk/tasks/`` (filtered listing), ``tasks/{id}/`` and ``annotate_task_data`` (in bulk: :mod:`.task_sets`).
 
 The three reads and the write that ToTask sends per task are async endpoints over Core statements:
 no worker-thread hand-off and no ORM objects per request. The annotate PUT is one
@@ -121,7 +121,8 @@ def _get_one(keys: tuple[str, ...]) -> Any:
 async def list_tasks(request: Request) -> FastJSONResponse:
     state = get_state(request)
     shape = TASKS.parse(request)
-    clauses = build_clauses(query_multi(request.query_params), TASK_FILTERS, RESERVED_PARAMS)
+    query = query_multi(request.query_params)
+    clauses = [*task_tags.tag_clauses(query), *build_clauses(query, TASK_FILTERS, RESERVED_PARAMS)]
     keys = _keys(shape)
     links = await _links(request, shape)
     with state.db.connect() as conn:
