@@ -6,6 +6,7 @@ ours with the fast (batched) index and with the general one (``fast=False``, the
     .venv/bin/python bench/convert.py                         # ours + plain-Python baseline (+ Datumaro if importable)
     /tmp/synapse-bench-venv/bin/python bench/convert.py       # a venv with '.[datasets,bench]' adds Datumaro
     .venv/bin/python bench/convert.py --load-only --repeat 5  # only the COCO load figures
+    .venv/bin/python bench/convert.py --load-only --polygons  # the same, each annotation with a polygon
 
 Every figure is measured in this run, on the same generated data; the median of ``--repeat`` runs is printed.
 """
@@ -41,8 +42,11 @@ def png_bytes(width: int, height: int) -> bytes:
     return b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) + chunk(b'IDAT', zlib.compress(raw, 9)) + chunk(b'IEND', b'')
 
 
-def make_coco(root: Path, images: int, boxes_per_image: int, *, seed: int = 0, write_images: bool = True) -> Path:
-    """``root/annotations.json`` + ``root/img_<i>.png`` with ``images * boxes_per_image`` boxes over 3 classes."""
+def make_coco(
+    root: Path, images: int, boxes_per_image: int, *, seed: int = 0, write_images: bool = True, polygons: bool = False
+) -> Path:
+    """``root/annotations.json`` + ``root/img_<i>.png`` with ``images * boxes_per_image`` boxes over 3 classes;
+    with ``polygons``, each annotation also holds a polygon of 3 to 8 points inside its box (hundredths of a px)."""
     rng = random.Random(seed)
     root.mkdir(parents=True, exist_ok=True)
     blobs = {size: png_bytes(*size) for size in SIZES}
@@ -64,13 +68,21 @@ def make_coco(root: Path, images: int, boxes_per_image: int, *, seed: int = 0, w
                     'bbox': [x, y, w, h],
                     'area': w * h,
                     'iscrowd': 0,
-                    'segmentation': [],
+                    'segmentation': [_polygon(rng, x, y, w, h)] if polygons else [],
                 }
             )
     categories = [{'id': k, 'name': name, 'supercategory': ''} for k, name in enumerate(['car', 'person', 'bike'], 1)]
     document = {'images': doc_images, 'annotations': annotations, 'categories': categories}
     (root / 'annotations.json').write_text(json.dumps(document))
     return root
+
+
+def _polygon(rng: random.Random, x: int, y: int, w: int, h: int) -> list[float]:
+    """3 to 8 points inside the box ``x, y, w, h``, flat, rounded to 2 decimals (what annotation tools write)."""
+    flat: list[float] = []
+    for _ in range(rng.randint(3, 8)):
+        flat += [round(x + rng.random() * w, 2), round(y + rng.random() * h, 2)]
+    return flat
 
 
 def timed(work: Callable[[Path], object], out: Path, *, delete: bool) -> float:
@@ -190,15 +202,18 @@ print(imported - start, end - imported, int(hwm.split()[1]) / 1024, n)
     return float(imported), float(seconds), float(rss) - float(baseline.stdout), int(count)
 
 
-def coco_load(scratch: Path, annotations: int, repeat: int) -> None:
+def coco_load(scratch: Path, annotations: int, repeat: int, *, polygons: bool = False) -> None:
     """Load time and peak RSS of each of :data:`LOADERS` on one generated file; medians of ``repeat`` rounds."""
-    big = make_coco(scratch / 'big', annotations // 10, 10, seed=1, write_images=False)
+    big = make_coco(scratch / 'big', annotations // 10, 10, seed=1, write_images=False, polygons=polygons)
     blank = big / 'blank.png'
     blank.write_bytes(png_bytes(4, 4))
     for image in json.loads((big / 'annotations.json').read_text())['images']:
         os.link(blank, big / image['file_name'])
     size_mib = (big / 'annotations.json').stat().st_size / 2**20
-    print(f'\n{annotations} annotations, annotations.json {size_mib:.1f} MiB; median of {repeat}, fresh processes:')
+    kind = 'box + polygon' if polygons else 'box-only'
+    print(
+        f'\n{annotations} {kind} annotations, annotations.json {size_mib:.1f} MiB; median of {repeat}, fresh processes:'
+    )
     samples: dict[str, list[tuple[float, float, float, int]]] = {kind: [] for kind in LOADERS}
     for r in range(repeat):  # round-robin, order shuffled per round, as above
         order = list(LOADERS)
@@ -234,6 +249,7 @@ def main() -> None:
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--rss-annotations', type=int, default=100_000)
     parser.add_argument('--load-only', action='store_true', help='only the COCO load figures (time, peak RSS)')
+    parser.add_argument('--polygons', action='store_true', help='the COCO load figures of a file with polygons')
     parser.add_argument(
         '--scratch',
         type=Path,
@@ -253,7 +269,7 @@ def main() -> None:
     print(f'scratch folder: {scratch} (--scratch; every candidate reads and writes there)')
     try:
         if args.load_only:
-            coco_load(scratch, args.rss_annotations, args.repeat)
+            coco_load(scratch, args.rss_annotations, args.repeat, polygons=args.polygons)
             return
         coco = make_coco(scratch / 'coco', args.images, args.boxes)
         yolo = scratch / 'yolo'

@@ -141,7 +141,7 @@ def test_coco_reader_box_only_path_equals_the_validated_path(tmp_path, monkeypat
         for element in elements:
             other(element)
 
-    monkeypatch.setattr(coco_reader, 'plain_boxes', validated_only)
+    monkeypatch.setattr(coco_reader, 'plain_annotations', validated_only)
     general = get_converter('coco', 'dm_v2').convert(source, tmp_path / 'general')
     assert fast.model_dump(exclude={'output'}) == general.model_dump(exclude={'output'})
     assert tree(tmp_path / 'fast') == tree(tmp_path / 'general')
@@ -155,3 +155,91 @@ def test_coco_reader_box_only_path_equals_the_validated_path(tmp_path, monkeypat
         ('a6', [1, 2, 3, 4]),
         ('a9', [5, 5, 5, 5]),
     ]
+
+
+def _validated_only(elements, names, entry, other):
+    for element in elements:
+        other(element)
+
+
+def _plain_and_validated(root: Path, document: dict, monkeypatch) -> tuple[dict, dict, int]:
+    """The DM output and report of ``document`` read with the plain path, then with every annotation validated;
+    and how many annotations the plain reading sent to the validated path."""
+    source = write_coco(root / 'coco', document)
+    validated_calls = []
+    with monkeypatch.context() as patch:
+        original = coco_reader.COCOReader._annotation
+
+        def counted(self, item, element, *args, **kwargs):
+            validated_calls.append(element.get('id') if isinstance(element, dict) else element)
+            return original(self, item, element, *args, **kwargs)
+
+        patch.setattr(coco_reader.COCOReader, '_annotation', counted)
+        plain = get_converter('coco', 'dm_v2').convert(source, root / 'plain')
+    with monkeypatch.context() as patch:
+        patch.setattr(coco_reader, 'plain_annotations', _validated_only)
+        validated = get_converter('coco', 'dm_v2').convert(source, root / 'validated')
+    assert plain.model_dump(exclude={'output'}) == validated.model_dump(exclude={'output'})
+    assert tree(root / 'plain') == tree(root / 'validated')  # JSON text: 10 and 10.0 differ here
+    entry = json.loads((root / 'plain' / 'json' / 'a.json').read_text())['images'][0]
+    return entry, plain.model_dump(), len(validated_calls)
+
+
+POLYGONS = {
+    'one polygon': [[2, 2, 10, 2, 10, 10]],
+    'two, whole floats': [[1.0, 2.0, 5.5, 2, 5, 6.0], [0, 0, 1, 0, 1, 1, 0, 1]],
+    'too short': [[1, 2, 3, 4]],
+    'odd count': [[1, 2, 3, 4, 5, 6, 7]],
+    'a bool': [[1, 2, 3, 4, 5, True]],
+    'a numeric string': [[1, 2, 3, 4, 5, '6']],
+    'nested too deep': [[[1, 2], [3, 4], [5, 6]]],
+    'not a list': [7],
+    'an RLE mask': {'counts': [0, 4, 12], 'size': [4, 4]},
+    'empty': [],
+}
+
+
+@pytest.mark.parametrize('segmentation', POLYGONS.values(), ids=POLYGONS.keys())
+@pytest.mark.parametrize('bbox', [[2, 2, 8, 8], [2, 2, 0, 8], None], ids=['box', 'zero-width', 'no-bbox'])
+def test_coco_polygons_take_the_plain_path_with_the_validated_result(tmp_path, monkeypatch, segmentation, bbox):
+    fields = {'segmentation': segmentation} | ({'bbox': bbox} if bbox is not None else {})
+    annotations = [{'id': 1, 'image_id': 1, 'category_id': 1, 'iscrowd': 0, **fields}]
+    annotations.append({'id': 2, 'image_id': 1, 'category_id': 1, 'bbox': [1, 1, 3, 3]})  # and a box after it
+    document = {
+        'images': [{'id': 1, 'file_name': 'a.png', 'width': 64, 'height': 48}],
+        'annotations': annotations,
+        'categories': [{'id': 1, 'name': 'car'}],
+    }
+    entry, _, validated = _plain_and_validated(tmp_path, document, monkeypatch)
+    plain = bbox == [2, 2, 8, 8] and segmentation in ([[2, 2, 10, 2, 10, 10]], POLYGONS['two, whole floats'], [])
+    assert validated == (0 if plain else 1)  # the plain path took what it can, and only that
+    if bbox == [2, 2, 8, 8] and segmentation == [[2, 2, 10, 2, 10, 10]]:
+        assert entry == {
+            'bounding_box': [
+                {'id': 'a1', 'classification': 'car', 'attrs': [], 'data': [2, 2, 8, 8]},
+                {'id': 'a2', 'classification': 'car', 'attrs': [], 'data': [1, 1, 3, 3]},
+            ],
+            'polygon': [{'id': 'a1_p0', 'classification': 'car', 'attrs': [], 'data': [[2, 2], [10, 2], [10, 10]]}],
+            'group': [{'id': 'a1_g', 'classification': 'car', 'attrs': [], 'data': ['a1', 'a1_p0']}],
+        }
+
+
+def test_many_polygon_annotations_per_image_keep_their_order(tmp_path, monkeypatch):
+    """Box-only and polygon annotations interleaved over two images and three runs."""
+    annotations = []
+    for k in range(60):
+        fields: dict = {'bbox': [k % 7, 1, 2 + k % 5, 3]}
+        if k % 3:
+            fields['segmentation'] = [[k % 7, 1, k % 7 + 2, 1, k % 7 + 2, 4.0]] * (1 + k % 2)
+        annotations.append({'id': k, 'image_id': 1 + (k // 25) % 2, 'category_id': 1 + k % 2, **fields})
+    document = {
+        'images': [
+            {'id': 1, 'file_name': 'a.png', 'width': 64, 'height': 48},
+            {'id': 2, 'file_name': 'b.png', 'width': 64, 'height': 48},
+        ],
+        'annotations': annotations,
+        'categories': [{'id': 1, 'name': 'car'}, {'id': 2, 'name': 'person'}],
+    }
+    entry, report, validated = _plain_and_validated(tmp_path, document, monkeypatch)
+    assert list(entry) == ['bounding_box', 'polygon', 'group']
+    assert (report['annotations_written'], validated) == (60, 0)

@@ -26,7 +26,7 @@ from synapse_sdk.plugins.datasets.options import ConvertOptions
 from synapse_sdk.plugins.datasets.readers.base import Reader, first_error
 from synapse_sdk.plugins.datasets.readers.coco_index import COCOIndex, ImageEntry
 from synapse_sdk.plugins.datasets.readers.coco_layout import COCOSource, locate_sources, regular_files
-from synapse_sdk.plugins.datasets.readers.coco_objects import coco_annotation_to_dm, plain_boxes
+from synapse_sdk.plugins.datasets.readers.coco_objects import coco_annotation_to_dm, plain_annotations
 from synapse_sdk.plugins.datasets.report import ReportBuilder, SkippedItem, SkipReason
 
 __all__ = ['COCOIndex', 'COCOReader']
@@ -145,7 +145,7 @@ class COCOReader(Reader):
         for offset, elements in index.runs_of(fh, image.id):
             report.annotations_seen += len(elements)
             other = partial(self._annotation, item, file=file, run=(offset, elements), index=index)
-            plain_boxes(elements, self._names, item.entry, other)
+            plain_annotations(elements, self._names, item.entry, other)
         return item
 
     def _drop(self, count: int, reason: SkipReason) -> None:
@@ -154,7 +154,7 @@ class COCOReader(Reader):
             self.report.annotations_skipped[reason.value] += count
 
     def _annotation(self, item: HubItem, element: Any, file: str, run: tuple[int, list[Any]], index: COCOIndex) -> None:
-        """An annotation that is not box-only (see :func:`plain_boxes`): validated, converted, or reported.
+        """An annotation that is not plain (see :func:`plain_annotations`): validated, converted, or reported.
 
         ``run`` is ``(byte offset, elements)`` of the run of annotations ``element`` came in.
         """

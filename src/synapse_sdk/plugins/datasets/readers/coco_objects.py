@@ -11,7 +11,7 @@ from typing import Any
 from synapse_sdk.plugins.datasets._masks import counts_from_coco_string, dm_rle_from_rows, rows_from_coco_counts
 from synapse_sdk.plugins.datasets.models.coco import COCOAnnotation, COCOCategory, COCORle
 
-__all__ = ['CompactBoxes', 'coco_annotation_to_dm', 'plain_boxes']
+__all__ = ['CompactBoxes', 'coco_annotation_to_dm', 'plain_annotations']
 
 _PLAIN_KEYS = frozenset({'id', 'image_id', 'category_id', 'bbox', 'area', 'iscrowd', 'segmentation'})
 _NUMBERS = frozenset({int, float})
@@ -71,10 +71,10 @@ def _plain_types(image_ids: list[Any], ids: list[Any], category_ids: list[Any], 
 class CompactBoxes:
     """Box-only annotations of one file as machine numbers: 7 per box instead of a dict of lists.
 
-    :meth:`add` takes a batch of parsed annotations when every one of them is box-only in the sense of
-    :func:`plain_boxes` (its category aside: the caller checks :attr:`categories` once all files are read);
-    :meth:`dm_boxes` gives the DM boxes :func:`plain_boxes` gives for them. Runs (consecutive annotations of
-    one image) index the arrays.
+    :meth:`add` takes a batch of parsed annotations when every one of them is a box-only annotation in the
+    sense of :func:`plain_annotations` (its category aside: the caller checks :attr:`categories` once all files
+    are read); :meth:`dm_boxes` gives the DM boxes :func:`plain_annotations` gives for them. Runs (consecutive
+    annotations of one image) index the arrays.
     """
 
     def __init__(self) -> None:
@@ -143,9 +143,9 @@ class CompactBoxes:
         self.counts.extend(map(sub, ends, starts))
 
     def dm_boxes(self, start: int, end: int, names: dict[int, str], out: list[dict[str, Any]]) -> None:
-        """Append the DM boxes of annotations ``start:end`` to ``out`` (whole floats as ints, as plain_boxes)."""
+        """Append the DM boxes of annotations ``start:end`` to ``out`` (whole floats as ints, as plain annotations)."""
         values = self.values[4 * start : 4 * end].tolist()
-        if self.values.typecode == 'd':  # whole floats as ints, as plain_boxes
+        if self.values.typecode == 'd':  # whole floats as ints, as plain_annotations
             values = [int(v) if v.is_integer() else v for v in values]
         labels = map(names.__getitem__, self.category_ids[start:end])
         corners = iter(values)  # zipped 4 times: x, y, w, h of one box per step
@@ -157,22 +157,26 @@ class CompactBoxes:
         ]
 
 
-def plain_boxes(
+def plain_annotations(
     elements: list[Any], names: dict[int, str], entry: dict[str, list[dict[str, Any]]], other: Callable[[Any], None]
 ) -> None:
-    """Add the DM box of each box-only annotation to ``entry``; hand every other element to ``other``, in order.
+    """Add the DM objects of each plain annotation to ``entry``; hand every other element to ``other``, in order.
 
-    Box-only: the keys of :data:`_PLAIN_KEYS` only, no segmentation, int ids, a bbox of 4 numbers with a
-    positive width and height, and a category in ``names`` (id → name). Everything else (and every
-    problem to report) goes through the validated path; both give the same DM box.
+    Plain: the keys of :data:`_PLAIN_KEYS` only, int ids, a bbox of 4 numbers with a positive width and height,
+    a category in ``names`` (id → name), and no segmentation (a box) or polygons of 3 points or more (a box, its
+    polygons and the group tying them). Everything else (and every problem to report) goes through the
+    validated path (:func:`coco_annotation_to_dm`); both give the same DM objects, in the same order.
     """
     boxes = None  # entry['bounding_box'], made at the first box (the key order of the entry stays the same)
     for element in elements:
-        if type(element) is dict and _PLAIN_KEYS.issuperset(element) and not element.get('segmentation'):
+        if type(element) is dict and _PLAIN_KEYS.issuperset(element):
             bbox, annotation_id, category_id = element.get('bbox'), element.get('id'), element.get('category_id')
+            segmentation = element.get('segmentation')
+            polygons = _plain_polygons(segmentation) if segmentation else None
             # orjson never yields NaN or infinity; bool is not a number here
             if (
-                type(bbox) is list
+                (polygons is not None or not segmentation)
+                and type(bbox) is list
                 and len(bbox) == 4
                 and type(annotation_id) is int
                 and type(category_id) is int
@@ -185,9 +189,40 @@ def plain_boxes(
                     data = bbox if float not in map(type, bbox) else [int(v) if v == int(v) else v for v in bbox]
                     if boxes is None:
                         boxes = entry.setdefault('bounding_box', [])
-                    boxes.append({'id': f'a{annotation_id}', 'classification': name, 'attrs': [], 'data': data})
+                    box_id = f'a{annotation_id}'
+                    boxes.append({'id': box_id, 'classification': name, 'attrs': [], 'data': data})
+                    if polygons is not None:
+                        _add_polygons(entry, box_id, name, polygons)
                     continue
         other(element)
+
+
+def _plain_polygons(segmentation: Any) -> list[list[list[int | float]]] | None:
+    """The points of each polygon of a plain ``segmentation`` (lists of 6 or more numbers, an even count, whole
+    floats as ints); None for anything else (an RLE mask, a bad polygon: the validated path says what)."""
+    if type(segmentation) is not list:
+        return None
+    out = []
+    for flat in segmentation:
+        if type(flat) is not list or len(flat) < 6 or len(flat) % 2 or not _NUMBERS.issuperset(map(type, flat)):
+            return None
+        if float in map(type, flat):
+            flat = [int(v) if v == int(v) else v for v in flat]
+        corners = iter(flat)  # zipped twice: x, y of one point per step
+        out.append([[x, y] for x, y in zip(corners, corners, strict=True)])
+    return out
+
+
+def _add_polygons(
+    entry: dict[str, list[dict[str, Any]]], box_id: str, name: str, polygons: list[list[list[int | float]]]
+) -> None:
+    """The polygons of the box ``box_id`` and the group tying them to it, as :func:`coco_annotation_to_dm` makes."""
+    shapes = entry.setdefault('polygon', [])
+    members = [box_id]
+    for k, points in enumerate(polygons):
+        members.append(f'{box_id}_p{k}')
+        shapes.append({'id': members[-1], 'classification': name, 'attrs': [], 'data': points})
+    entry.setdefault('group', []).append({'id': f'{box_id}_g', 'classification': name, 'attrs': [], 'data': members})
 
 
 def _whole(values: Any) -> list[float | int]:
@@ -204,7 +239,8 @@ def _polygons(annotation: COCOAnnotation, name: str) -> list[dict[str, Any]]:
     for k, flat in enumerate(annotation.segmentation or []):
         if len(flat) < 6 or len(flat) % 2:
             raise ValueError(f'segmentation[{k}] needs an even number (>= 6) of values')
-        points = [_whole(flat[i : i + 2]) for i in range(0, len(flat), 2)]
+        corners = iter(_whole(flat))  # zipped twice: x, y of one point per step
+        points = [[x, y] for x, y in zip(corners, corners, strict=True)]
         out.append({'id': f'a{annotation.id}_p{k}', 'classification': name, 'attrs': [], 'data': points})
     return out
 
