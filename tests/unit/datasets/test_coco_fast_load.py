@@ -351,3 +351,60 @@ def test_a_run_read_twice_names_the_same_lines(tmp_path):
     named = [(p['message'].split(':')[0], lines[p['line']]) for p in report['problems']]
     expected = [(f'annotation id {k}', f'"id": {k},') for k in range(0, 12, 3)]
     assert named == expected * 2
+
+
+# --- the batched general index (files that are not box-only) == the element-wise one --------------------------
+
+
+def _spans_used(root: Path) -> list[bool]:
+    reader = COCOReader(root, ReportBuilder('coco'), ConvertOptions())
+    return [index._spans is not None for _, index in reader.indexes]
+
+
+@pytest.mark.parametrize('order', ['file order', 'shuffled images'])
+def test_files_with_polygons_index_in_batches_with_the_same_result(tmp_path, order):
+    """3,000 annotations, two in three with a polygon, a few bad (reported at their lines), images interleaved so
+    that runs start and end anywhere in the batches; the images listed in file order or shuffled (batches parsed
+    again out of order)."""
+    images = [{'id': k, 'file_name': f'{k}.png', 'width': 64, 'height': 48} for k in range(1, 8)]
+    images.append({'id': 99, 'file_name': 'bad.png', 'width': 0, 'height': 48})  # reported with its line
+    if order == 'shuffled images':
+        images = [images[k] for k in (5, 2, 7, 0, 6, 3, 1, 4)]
+    annotations = []
+    for k in range(3000):
+        extra: dict[str, Any] = {}
+        if k % 3:
+            extra['segmentation'] = [[1, 1, 5.5, 1, 5, 4.0 + k % 2]] * (1 + k % 2)
+        annotations.append(ann(k, 1 + (k // 3) % 7, [k % 50, 1, 1 + k % 9, 2], 9 if k % 97 == 0 else 1, **extra))
+    document = {'images': images, 'annotations': annotations, 'categories': CATEGORIES}
+    root = dataset(tmp_path / 'coco', document, indent=1)
+    items = assert_same(root, fast_path=False)
+    assert _spans_used(root) == [True]
+    assert sum(len(entry['polygon']) for *_, entry, _, _ in items[:-1]) == sum(
+        1 + k % 2 for k in range(3000) if k % 3
+    ) - sum(1 + k % 2 for k in range(3000) if k % 3 and k % 97 == 0)
+
+
+def test_a_bad_category_in_a_file_with_polygons_fails_with_the_general_message(tmp_path):
+    polygon = ann(1, 1, [2, 2, 8, 8], segmentation=[[2, 2, 10, 2, 10, 10]])
+    document = {'images': IMAGES[:1], 'annotations': [polygon], 'categories': [*CATEGORIES, {'id': 'x'}]}
+    root = dataset(tmp_path / 'coco', document, indent=2)
+    errors = []
+    for fast in (True, False):
+        with pytest.raises(ValidationError, match=r'bad category at line \d+') as caught:
+            COCOReader(root, ReportBuilder('coco'), ConvertOptions(), fast=fast)
+        errors.append((str(caught.value), caught.value.details))
+    assert errors[0] == errors[1]
+
+
+def test_huge_image_ids_are_reported_not_crashed_on(tmp_path):
+    """An image id past int64 (it once overflowed an int64 array of the index): the entry is refused by its
+    model, and its annotations are counted as naming no image, on every path."""
+    big = 2**70
+    images = [{'id': big, 'file_name': 'a.png', 'width': 64, 'height': 48}]
+    annotations = [ann(1, big, [1, 1, 5, 5], segmentation=[[1, 1, 5, 1, 5, 5]]), ann(2, big, [2, 2, 3, 3])]
+    root = dataset(tmp_path / 'coco', {'images': images, 'annotations': annotations, 'categories': CATEGORIES})
+    assert_same(root, fast_path=False)
+    report = load(root, fast=True)[1]
+    assert report['items_skipped'][0]['detail'].startswith('id: Unable to parse input string as an integer')
+    assert report['annotations_skipped'] == {'image_missing': 2}

@@ -25,6 +25,7 @@ __all__ = [
     'element_offsets',
     'iter_top_level_arrays',
     'iter_top_level_batches',
+    'iter_top_level_spans',
     'line_of',
 ]
 
@@ -205,6 +206,18 @@ def iter_top_level_batches(
         raise ValueError(f'batch_bytes must be at least 1, got {batch_bytes}')
     for key, _, _, elements, text in _iter_arrays(path, wanted, batch_bytes):
         yield key, elements, text
+
+
+def iter_top_level_spans(
+    path: Path, wanted: frozenset[str], batch_bytes: int = _BATCH
+) -> Iterator[tuple[str, int, int, list[Any]]]:
+    """As :func:`iter_top_level_batches`, with where each batch lies: ``(key, offset, length, elements)`` (the
+    bytes from the first element's first to the last element's last; ``[`` + them + ``]`` parses to ``elements``).
+    """
+    if batch_bytes < 1:
+        raise ValueError(f'batch_bytes must be at least 1, got {batch_bytes}')
+    for key, offset, length, elements, _ in _iter_arrays(path, wanted, batch_bytes):
+        yield key, offset, length, elements
 
 
 _Run = tuple[str, int, int, list[Any], bytes | None]  # key, offset, length, elements, the batch's JSON text

@@ -10,7 +10,8 @@ messages, lines and reports stay those of the general path.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
@@ -26,6 +27,7 @@ from synapse_sdk.plugins.datasets._jsonstream import (
     element_offsets,
     iter_top_level_arrays,
     iter_top_level_batches,
+    iter_top_level_spans,
     line_of,
 )
 from synapse_sdk.plugins.datasets.models.coco import COCOCategory, COCOImage
@@ -90,13 +92,19 @@ class COCOIndex:
         self._lines = LineCounter(path)
         self._run_places: tuple[list[Any], list[int], int] | None = None  #: elements, offsets, where to look on
         self.boxes: CompactBoxes | None = None
+        self._spans: _Spans | None = None  #: the batched general index: runs count elements, not bytes
         if fast:
             try:
                 self._index_fast()
                 return
             except (_NotFast, JsonStreamError):
                 pass
-        self.boxes = None
+            self.boxes = None
+            try:
+                self._index_spans(report, file)
+                return
+            except (JsonStreamError, _NotFast):  # broken JSON, or a bad category: said with the general message
+                self._spans = None
         self._index(report, file)
 
     def _index_fast(self) -> None:
@@ -122,11 +130,47 @@ class COCOIndex:
         self._starts, self._ends, self._counts = boxes.starts, boxes.ends, boxes.counts
         self._group(boxes.run_ids)
 
+    def _index_spans(self, report: ReportBuilder, file: str) -> None:
+        """The general index in batches: runs are ranges of annotation numbers, each batch's place is kept, and
+        a run is parsed again from its batches (:meth:`runs_of`). Raises :class:`JsonStreamError` or
+        :class:`_NotFast` (a bad category) for the element-wise index to say, having reported nothing; reports a
+        bad image as that index would, once the file is read."""
+        self.categories, self.images = {}, []
+        spans = _Spans()
+        bad_images: list[tuple[PydanticValidationError, int]] = []  # reported once the whole file is read
+        try:
+            for key, offset, length, elements in iter_top_level_spans(self.path, _WANTED):
+                if key == 'annotations':
+                    spans.add(offset, length, elements)
+                elif key == 'images':
+                    plain = _plain_images(elements)
+                    if plain is not None:
+                        self.images.extend(plain)
+                        continue
+                    places = None
+                    for position, element in enumerate(elements):
+                        try:
+                            self.images.append(_validated_image(element))
+                        except PydanticValidationError as exc:
+                            places = places or element_offsets(self.path, offset, len(elements))
+                            bad_images.append((exc, places[position]))
+                else:
+                    for category in map(COCOCategory.model_validate, elements):
+                        self.categories[category.id] = category
+        except PydanticValidationError:  # a category: the element-wise index raises it with its line
+            raise _NotFast from None
+        for error, place in bad_images:
+            self._bad_image(error, report, file, place)
+        self._spans = spans
+        self._starts, self._ends, self._counts = spans.starts, spans.ends, spans.counts
+        self._group(spans.run_ids)
+
     def _index(self, report: ReportBuilder, file: str) -> None:
         path = self.path
         self.categories = {}
         self.images = []
-        run_ids, starts, ends, counts = array('q'), array('q'), array('q'), array('q')
+        run_ids: list[int] = []  # a list: an image id may be any int (past int64 too)
+        starts, ends, counts = array('q'), array('q'), array('q')
         try:
             for key, offset, length, element in iter_top_level_arrays(path, _WANTED):
                 if key == 'annotations':
@@ -153,7 +197,7 @@ class COCOIndex:
         self._starts, self._ends, self._counts = starts, ends, counts
         self._group(run_ids)
 
-    def _group(self, run_ids: array[int]) -> None:
+    def _group(self, run_ids: Sequence[int]) -> None:
         # image id -> its first run, and its later runs apart: most images have one run, and an int is smaller
         # than a list
         self._first: dict[int, int] = dict(zip(run_ids, range(len(run_ids)), strict=True))
@@ -179,9 +223,12 @@ class COCOIndex:
         try:
             self.images.append(_validated_image(element))
         except PydanticValidationError as exc:
-            report.items_seen += 1
-            line = self._lines.line(offset)  # entries come in file order: one read of the file for all of them
-            report.skip_item(f'image@line{line}', SkipReason.INVALID_VALUE, first_error(exc), file=file)
+            self._bad_image(exc, report, file, offset)
+
+    def _bad_image(self, exc: PydanticValidationError, report: ReportBuilder, file: str, offset: int) -> None:
+        report.items_seen += 1
+        line = self._lines.line(offset)  # entries come in file order: one read of the file for all of them
+        report.skip_item(f'image@line{line}', SkipReason.INVALID_VALUE, first_error(exc), file=file)
 
     def _category(self, element: object, file: str, offset: int) -> None:
         try:
@@ -193,18 +240,16 @@ class COCOIndex:
             ) from exc
         self.categories[category.id] = category
 
-    def annotations_of(self, fh: BinaryIO, image_id: int) -> Iterator[tuple[int, Any]]:
-        """``(byte offset of its run, parsed element)`` of each annotation of ``image_id``: one read per run."""
-        for start, elements in self.runs_of(fh, image_id):
-            for element in elements:
-                yield start, element
-
     def runs_of(self, fh: BinaryIO, image_id: int) -> Iterator[tuple[int, list[Any]]]:
-        """``(byte offset, parsed elements)`` of each run of annotations of ``image_id``, in file order."""
+        """``(place, parsed elements)`` of each run of annotations of ``image_id``, in file order; ``place`` is
+        for :meth:`line_of_element` (the run's byte offset, or on the batched index its first annotation's number)."""
         if self.boxes is not None:
             raise RuntimeError('runs_of() needs the general index: this one keeps boxes (index.boxes)')
         for run in self._runs(image_id):
             start = self._starts[run]
+            if self._spans is not None:
+                yield start, self._spans.elements(fh, start, self._ends[run])
+                continue
             fh.seek(start)
             yield start, orjson.loads(b'[' + fh.read(self._ends[run] - start) + b']')
 
@@ -245,6 +290,8 @@ class COCOIndex:
         """
         cached = self._run_places
         if cached is None or cached[0] is not elements:  # ``elements`` is kept: its id stays its own
+            if self._spans is not None:  # the place is the run's first annotation's number
+                run_start = self._spans.offset_of(self.path, run_start)
             cached = (elements, element_offsets(self.path, run_start, len(elements)), 0)
         _, offsets, start = cached
         position = next((k for k in range(start, len(elements)) if elements[k] is element), None)
@@ -252,3 +299,64 @@ class COCOIndex:
             position = next(k for k, e in enumerate(elements) if e is element)
         self._run_places = (elements, offsets, position + 1)
         return self._lines.line(offsets[position])
+
+
+class _Spans:
+    """The batched general index of a file's annotations: where each batch lies, and runs as ranges of
+    annotation numbers (in file order). A run is read again by parsing its batches; the last few parsed are
+    kept, so a file whose images come in the order of their annotations parses each batch once more."""
+
+    _KEEP = 4  #: parsed batches kept
+
+    def __init__(self) -> None:
+        self.offsets, self.lengths, self.firsts = array('q'), array('q'), array('q')  # per batch
+        self.run_ids: list[int] = []  # a list: an image id may be any int (past int64 too)
+        self.starts, self.ends, self.counts = array('q'), array('q'), array('q')
+        self.total = 0
+        self._parsed: dict[int, list[Any]] = {}
+
+    def add(self, offset: int, length: int, elements: list[Any]) -> None:
+        """Keep one batch: its place, and the runs it starts or goes on with."""
+        self.offsets.append(offset)
+        self.lengths.append(length)
+        self.firsts.append(self.total)
+        for element in elements:
+            image_id = element.get('image_id') if isinstance(element, dict) else None
+            image_id = image_id if isinstance(image_id, int) else -1
+            if self.run_ids and self.run_ids[-1] == image_id:
+                self.ends[-1] += 1
+                self.counts[-1] += 1
+            else:
+                self.run_ids.append(image_id)
+                self.starts.append(self.total)
+                self.ends.append(self.total + 1)
+                self.counts.append(1)
+            self.total += 1
+
+    def elements(self, fh: BinaryIO, start: int, end: int) -> list[Any]:
+        """Annotations ``start:end`` (numbers in file order), parsed from their batches."""
+        out: list[Any] = []
+        batch = bisect_right(self.firsts, start) - 1
+        while start < end:
+            first, parsed = self.firsts[batch], self._batch(fh, batch)
+            taken = parsed[start - first : end - first]
+            out += taken
+            start += len(taken)
+            batch += 1
+        return out
+
+    def offset_of(self, path: Path, number: int) -> int:
+        """Byte offset of annotation ``number``."""
+        batch = bisect_right(self.firsts, number) - 1
+        position = number - self.firsts[batch]
+        return element_offsets(path, self.offsets[batch], position + 1)[position]
+
+    def _batch(self, fh: BinaryIO, batch: int) -> list[Any]:
+        parsed = self._parsed.get(batch)
+        if parsed is None:
+            fh.seek(self.offsets[batch])
+            parsed = orjson.loads(b'[' + fh.read(self.lengths[batch]) + b']')
+            if len(self._parsed) >= self._KEEP:
+                del self._parsed[next(iter(self._parsed))]
+            self._parsed[batch] = parsed
+        return parsed
