@@ -186,6 +186,37 @@ def test_box_only_files_take_the_fast_path_with_the_same_result(tmp_path, order,
     assert boxes['no_annotations'] is None
 
 
+POLYGONS = [
+    ann(20, 1, [2, 2, 8, 8], segmentation=[[2, 2, 10, 2, 10, 10]]),
+    ann(21, 2, [1, 1, 9, 9], category_id=2, segmentation=[[1.0, 1.5, 9, 1, 9, 9.25], [1, 1, 2, 1, 2, 2, 1, 2]]),
+    ann(22, 1, [3, 3, 4, 4], segmentation=[]),  # box-only between polygons
+    ann(23, 4, [1, 1, 2, 2], segmentation=[[1, 1, 3, 1, 3, 3]], area=4.5, iscrowd=0),
+]
+
+
+def test_boxes_with_polygons_take_the_fast_path_with_the_same_result(tmp_path):
+    document = {'images': IMAGES, 'annotations': [*BOX_ONLY, *POLYGONS], 'categories': CATEGORIES}
+    items = assert_same(dataset(tmp_path / 'coco', document), fast_path=True)
+    entries = {name: entry for name, _, _, _, entry, *_ in items[:-1]}
+    assert list(entries['a']) == ['bounding_box', 'polygon', 'group']
+    assert entries['a']['group'] == [{'id': 'a20_g', 'classification': 'car', 'attrs': [], 'data': ['a20', 'a20_p0']}]
+    assert typed(entries['caf\u00e9 \U0001f600']['polygon'][0]['data']) == typed([[1, 1.5], [9, 1], [9, 9.25]])
+
+
+def test_polygons_after_many_box_only_batches_and_boxes_after_polygons(tmp_path):
+    """Polygons first seen in a late batch (the earlier annotations get none), then box-only batches again."""
+    images = [{'id': k, 'file_name': f'{k}.png', 'width': 64, 'height': 48} for k in range(1, 8)]
+    annotations = []
+    for k in range(3000):
+        extra = {'segmentation': [[1, 1, 5, 1, 5, 4.5]] * (1 + k % 3)} if 1200 <= k < 1800 and k % 2 else {}
+        annotations.append(ann(k, 1 + (k // 3) % 7, [k % 50, 1, 1 + k % 9, 2], category_id=1 + k % 2, **extra))
+    document = {'images': images, 'annotations': annotations, 'categories': CATEGORIES}
+    items = assert_same(dataset(tmp_path / 'coco', document), fast_path=True)
+    assert sum(len(entry.get('polygon', ())) for *_, entry, _, _ in items[:-1]) == sum(
+        1 + k % 3 for k in range(1200, 1800) if k % 2
+    )
+
+
 def test_many_batches_and_runs_split_across_them(tmp_path):
     """3,000 boxes (many 16 KiB batches), images interleaved so that runs start and end anywhere."""
     images = [{'id': k, 'file_name': f'{k}.png', 'width': 64, 'height': 48} for k in range(1, 8)]
@@ -198,7 +229,13 @@ def test_many_batches_and_runs_split_across_them(tmp_path):
 @pytest.mark.parametrize(
     'odd',
     [
-        ann(10, 1, [2, 2, 8, 8], segmentation=[[2, 2, 10, 2, 10, 10]]),  # a polygon
+        ann(10, 1, [2, 2, 8, 8], segmentation=[[2, 2, 10, 2, 10]]),  # a polygon with an odd count
+        ann(10, 1, [2, 2, 8, 8], segmentation=[[2, 2, 10, 2]]),  # a polygon of two points
+        ann(10, 1, [2, 2, 8, 8], segmentation={'counts': [0, 4, 12], 'size': [4, 4]}),  # an RLE mask
+        ann(10, 1, [2, 2, 8, 8], segmentation=[[2, 2, 10, 2, 10, '10']]),  # a value that is no number
+        ann(10, 1, [2, 2, 8, 8], segmentation=[[2, 2, 10, 2, 10, True]]),
+        ann(10, 1, [2, 2, 8, 8], segmentation=[[2, 2], [3, 3], [4, 4]]),  # points, not a flat polygon
+        ann(10, 1, [2, 2, 0, 8], segmentation=[[2, 2, 10, 2, 10, 10]]),  # a polygon without a box
         ann(10, 1, [2, 2, 8, 8], category_id=7),  # no such category: reported with its line
         ann(10, 1, [2, 2, 8, 8], attributes={'occluded': True}),  # a key a box cannot hold
         ann(10, 1, [1, 2, 3, True]),  # a bool is not a number
@@ -222,7 +259,13 @@ def test_many_batches_and_runs_split_across_them(tmp_path):
         ann(10, 1, [1, 2, 3, False]),
     ],
     ids=[
-        'polygon',
+        'polygon-odd',
+        'polygon-short',
+        'rle',
+        'polygon-str',
+        'polygon-bool',
+        'polygon-points',
+        'polygon-no-box',
         'unknown-category',
         'attributes',
         'bool',
@@ -295,12 +338,12 @@ def test_broken_json_fails_with_the_general_message(tmp_path, damage):
 
 def test_split_files_each_take_their_own_path_and_share_categories(tmp_path):
     """``valid`` uses a category only ``train`` defines (the reader's class map spans both files): still fast;
-    ``test`` holds a polygon: general. The items and report equal the all-general ones."""
+    ``test`` holds an RLE mask: general. The items and report equal the all-general ones."""
     root = tmp_path / 'coco'
     dataset(root / 'train', {'images': IMAGES[:2], 'annotations': BOX_ONLY[:2], 'categories': CATEGORIES})
     dataset(root / 'valid', {'images': IMAGES[3:], 'annotations': [ann(20, 4, [1, 1, 3, 3], category_id=2)]})
-    polygon = ann(30, 1, [2, 2, 8, 8], segmentation=[[2, 2, 10, 2, 10, 10]])
-    dataset(root / 'test', {'images': IMAGES[:1], 'annotations': [polygon], 'categories': CATEGORIES[:1]})
+    mask = ann(30, 1, [2, 2, 8, 8], segmentation={'counts': [0, 4, 12], 'size': [4, 4]})
+    dataset(root / 'test', {'images': IMAGES[:1], 'annotations': [mask], 'categories': CATEGORIES[:1]})
     items = assert_same(root, fast_path=[True, True, False])  # sources in order: train, valid, test
     assert {name for name, *_ in items[:-1]} >= {'train/a', 'valid/sub/b', 'test/a'}
 
@@ -408,3 +451,12 @@ def test_huge_image_ids_are_reported_not_crashed_on(tmp_path):
     report = load(root, fast=True)[1]
     assert report['items_skipped'][0]['detail'].startswith('id: Unable to parse input string as an integer')
     assert report['annotations_skipped'] == {'image_missing': 2}
+
+
+def test_an_undefined_category_sends_a_compact_file_to_the_batched_general_index(tmp_path):
+    document = {'images': IMAGES, 'annotations': [*BOX_ONLY, ann(30, 1, [1, 1, 2, 2], category_id=7)]}
+    root = dataset(tmp_path / 'coco', {**document, 'categories': CATEGORIES})
+    assert _spans_used(root) == [True]
+    report = load(root, fast=True)[1]
+    assert report['annotations_skipped'] == {'class_out_of_range': 1, 'image_missing': 2}
+    assert [p['line'] for p in report['problems'] if p['reason'] == 'class_out_of_range'] == [1]

@@ -61,8 +61,9 @@ class COCOReader(Reader):
         self._names = {cid: category.name for cid, category in categories.items()}
         for k, (source, index) in enumerate(self.indexes):
             if index.boxes is not None and not index.boxes.categories.issubset(self._names):
-                # a box of an undefined category: the general path reports it, with its line
-                self.indexes[k] = (source, COCOIndex(source.path, report, self._rel(source.path), fast=False))
+                # an annotation of an undefined category: the general index (batched) reports it, with its line
+                again = COCOIndex(source.path, report, self._rel(source.path), compact=False)
+                self.indexes[k] = (source, again)
         point_counts = {len(c.keypoints) for c in categories.values() if c.keypoints}
         self.kpt_shape = (max(point_counts), 3) if point_counts else None
         #: the image folders of the annotation file being read, each with its regular files (None: unread)

@@ -1,10 +1,12 @@
 """Pass 1 over one COCO file (:class:`COCOIndex`): categories, images, and where each image's annotations are.
 
-Two ways: the general one keeps, per run of annotations of one image, its byte offsets in the file (pass 2 reads
-each run again); the fast one (:class:`~.coco_objects.CompactBoxes`), for files whose every annotation is
-box-only, parses the file in batches of ~16 KiB and keeps each box as a few machine integers. Anything else (a
-polygon, a bad value, a category no file defines, broken JSON) indexes the file again the general way, so
-messages, lines and reports stay those of the general path.
+Three ways, tried in turn: the compact one (:class:`~.coco_compact.CompactBoxes`), for files whose every
+annotation is plain (a box, with or without polygons), parses the file in batches of ~16 KiB and keeps each
+annotation as a few machine numbers; pass 2 builds the DM objects from them. The general one in batches keeps
+where each batch lies and each image's runs of annotations as ranges of annotation numbers (pass 2 parses the
+batches again). The element-wise one keeps each run's byte offsets (pass 2 reads each run again); it says what
+is wrong with broken JSON or a bad category, with its line, and is the reference the others are tested against
+(``fast=False``). A category no file defines sends a compact file to the general index, which reports it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from synapse_sdk.plugins.datasets._jsonstream import (
 )
 from synapse_sdk.plugins.datasets.models.coco import COCOCategory, COCOImage
 from synapse_sdk.plugins.datasets.readers.base import first_error
-from synapse_sdk.plugins.datasets.readers.coco_objects import CompactBoxes
+from synapse_sdk.plugins.datasets.readers.coco_compact import CompactBoxes
 from synapse_sdk.plugins.datasets.report import ReportBuilder, SkipReason
 
 __all__ = ['COCOIndex', 'ImageEntry']
@@ -87,7 +89,11 @@ class COCOIndex:
     (the fast path), a run's start and end index ``boxes`` instead of the file.
     """
 
-    def __init__(self, path: Path, report: ReportBuilder, file: str, *, fast: bool = True) -> None:
+    def __init__(
+        self, path: Path, report: ReportBuilder, file: str, *, fast: bool = True, compact: bool = True
+    ) -> None:
+        """``fast``: parse in batches (else element by element: the reference the tests compare with);
+        ``compact``: try the compact store first (plain annotations only)."""
         self.path = path
         self._lines = LineCounter(path)
         self._run_places: tuple[list[Any], list[int], int] | None = None  #: elements, offsets, where to look on
@@ -95,8 +101,9 @@ class COCOIndex:
         self._spans: _Spans | None = None  #: the batched general index: runs count elements, not bytes
         if fast:
             try:
-                self._index_fast()
-                return
+                if compact:
+                    self._index_fast()
+                    return
             except (_NotFast, JsonStreamError):
                 pass
             self.boxes = None
@@ -258,20 +265,20 @@ class COCOIndex:
         return sum(self._counts[run] for run in self._runs(image_id))
 
     def add_boxes(self, image_id: int, names: dict[int, str], entry: dict[str, list[dict[str, Any]]]) -> int:
-        """Fast path: add the DM boxes of ``image_id`` to ``entry``; returns how many."""
+        """Fast path: add the DM objects of the annotations of ``image_id`` to ``entry``; returns how many
+        annotations."""
         compact = self.boxes
         if compact is None:
             raise RuntimeError('add_boxes() needs the fast index: this one reads runs from the file (runs_of)')
         first = self._first.get(image_id)
         if first is None:
             return 0
-        boxes = entry.setdefault('bounding_box', [])
         if image_id not in self._later:  # the common case: one run
-            compact.dm_boxes(self._starts[first], self._ends[first], names, boxes)
+            compact.dm_objects(self._starts[first], self._ends[first], names, entry)
             return self._counts[first]
         count = 0
         for run in self._runs(image_id):
-            compact.dm_boxes(self._starts[run], self._ends[run], names, boxes)
+            compact.dm_objects(self._starts[run], self._ends[run], names, entry)
             count += self._counts[run]
         return count
 
