@@ -460,3 +460,78 @@ def test_an_undefined_category_sends_a_compact_file_to_the_batched_general_index
     report = load(root, fast=True)[1]
     assert report['annotations_skipped'] == {'class_out_of_range': 1, 'image_missing': 2}
     assert [p['line'] for p in report['problems'] if p['reason'] == 'class_out_of_range'] == [1]
+
+
+_NUMBER = st.one_of(
+    st.integers(-3, 70),
+    st.floats(-3, 70, allow_nan=False).map(lambda v: round(v, 2)),
+    st.integers(0, 70).map(float),  # whole floats: ints on the way out, on every path
+)
+_POLYGON = st.lists(_NUMBER, min_size=4, max_size=12)
+_SEGMENTATION = st.one_of(
+    st.just([]),
+    st.none(),
+    st.just({}),
+    st.lists(_POLYGON, min_size=1, max_size=3),
+    st.lists(st.one_of(_POLYGON, st.lists(st.one_of(_NUMBER, st.booleans(), st.just('7')), max_size=8)), max_size=2),
+    st.just({'counts': [0, 4, 12], 'size': [4, 4]}),
+)
+
+
+@st.composite
+def _annotation(draw: st.DrawFn, aid: int) -> dict[str, Any]:
+    bbox = draw(st.one_of(st.lists(_NUMBER, min_size=4, max_size=4), st.lists(_NUMBER, max_size=5)))
+    fields: dict[str, Any] = {
+        'id': aid,
+        'image_id': draw(st.sampled_from([1, 2, 4, 99])),
+        'category_id': draw(st.sampled_from([1, 1, 2, 40000, 7])),
+        'bbox': bbox,
+    }
+    if draw(st.booleans()):
+        fields['segmentation'] = draw(_SEGMENTATION)
+    if draw(st.integers(0, 5)) == 0:
+        fields['area'] = draw(_NUMBER)
+    return fields
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), count=st.integers(1, 40), indent=st.sampled_from([None, 1]))
+def test_generated_annotations_read_the_same_on_every_path(tmp_path, data, count, indent):
+    """Boxes with or without polygons, bad ones among them: the fast reader (compact store, or the batched
+    general index when it cannot) gives the items and report of the element-wise reader, as JSON text."""
+    annotations = [data.draw(_annotation(aid)) for aid in range(count)]
+    document = {'images': IMAGES, 'annotations': annotations, 'categories': CATEGORIES}
+    root = dataset(tmp_path / f'coco{data.draw(st.integers(0, 10**9))}', document, indent=indent)
+    fast_items, fast_report, _ = load(root, fast=True)
+    general_items, general_report, _ = load(root, fast=False)
+    assert typed(fast_items) == typed(general_items)
+    assert typed(fast_report) == typed(general_report)
+
+
+_SIZE = st.one_of(st.integers(1, 40), st.floats(0.5, 40, allow_nan=False).map(lambda v: round(v, 2)), st.just(8.0))
+
+
+@st.composite
+def _plain_annotation(draw: st.DrawFn, aid: int) -> dict[str, Any]:
+    polygons = st.lists(_NUMBER, min_size=3, max_size=6).map(lambda half: half * 2)  # an even count, 6 or more
+    fields: dict[str, Any] = {
+        'id': aid,
+        'image_id': draw(st.sampled_from([1, 2, 4, 99])),
+        'category_id': draw(st.sampled_from([1, 2, 40000])),
+        'bbox': [draw(_NUMBER), draw(_NUMBER), draw(_SIZE), draw(_SIZE)],
+    }
+    segmentation = draw(st.one_of(st.just([]), st.none(), st.lists(polygons, min_size=1, max_size=3)))
+    if segmentation is not None:
+        fields['segmentation'] = segmentation
+    return fields
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), count=st.integers(1, 400))
+def test_generated_plain_annotations_take_the_compact_store_with_the_same_result(tmp_path, data, count):
+    annotations = [data.draw(_plain_annotation(aid)) for aid in range(count)]
+    if data.draw(st.booleans()):  # images in the order of their annotations, or in runs anywhere
+        annotations.sort(key=lambda a: a['image_id'])
+    document = {'images': IMAGES, 'annotations': annotations, 'categories': CATEGORIES}
+    root = dataset(tmp_path / f'coco{data.draw(st.integers(0, 10**9))}', document)
+    assert_same(root, fast_path=True)
