@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,11 @@ from pydantic import ValidationError as PydanticValidationError
 from tests.support.dataset_builders import write_png_header
 
 from synapse_sdk.exceptions import ValidationError
+from synapse_sdk.plugins.datasets import _jsonstream as jsonstream
 from synapse_sdk.plugins.datasets._jsonstream import LineCounter, iter_top_level_arrays, iter_top_level_batches
 from synapse_sdk.plugins.datasets.models.coco import COCOImage
 from synapse_sdk.plugins.datasets.options import ConvertOptions
+from synapse_sdk.plugins.datasets.readers import coco_index
 from synapse_sdk.plugins.datasets.readers.coco import COCOReader
 from synapse_sdk.plugins.datasets.report import ReportBuilder
 
@@ -527,8 +530,11 @@ def _plain_annotation(draw: st.DrawFn, aid: int) -> dict[str, Any]:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data(), count=st.integers(1, 400))
-def test_generated_plain_annotations_take_the_compact_store_with_the_same_result(tmp_path, data, count):
+@given(data=st.data(), count=st.integers(1, 60))
+def test_generated_plain_annotations_take_the_compact_store_with_the_same_result(tmp_path, monkeypatch, data, count):
+    """Batches of ~600 bytes here (16 KiB in use), so that runs and polygons cross many batch ends."""
+    for name in ('iter_top_level_batches', 'iter_top_level_spans'):
+        monkeypatch.setattr(coco_index, name, partial(getattr(jsonstream, name), batch_bytes=600))
     annotations = [data.draw(_plain_annotation(aid)) for aid in range(count)]
     if data.draw(st.booleans()):  # images in the order of their annotations, or in runs anywhere
         annotations.sort(key=lambda a: a['image_id'])
