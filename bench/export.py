@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from to_task_file import SERVE_BACKEND, free_port, wait_for  # the same servers as that bench
+from to_task_file import SERVE_BACKEND, free_port, stop, wait_for  # the same servers as that bench
 
 SERVE_IMAGES = """
 import asyncio, struct, sys, zlib
@@ -117,9 +117,7 @@ def main() -> None:
                 ),
             ]
         finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(10)
+            stop(procs)
     load_after = os.getloadavg()
     print(f'export to COCO, {args.items} items, each image served with {args.latency_ms:.0f} ms latency')
     print(f'{"run":<32} {"items/s":>8} {"seconds":>8} {"peak RSS MiB":>13}')

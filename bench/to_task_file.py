@@ -86,6 +86,13 @@ def wait_for(port: int, timeout: float = 20) -> None:
     raise RuntimeError(f'nothing listens on 127.0.0.1:{port}')
 
 
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate the servers and wait for each."""
+    for proc in procs:
+        proc.terminate()
+        proc.wait(10)
+
+
 def populate(base_url: str, token: str, files_url: str, count: int) -> int:
     """A project with ``count`` tasks whose annotation files live on the slow file server."""
     from synapse_sdk.clients import BackendClient
@@ -173,9 +180,7 @@ def main() -> None:
                 row = run(base_url, token, project, args.concurrency, servers, client_env)
                 rows.append((f'concurrency={args.concurrency}, httpx path', row))
         finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(10)
+            stop(procs)
     load_after = os.getloadavg()
     print(f'to_task file method, {args.tasks} tasks, JSON files served with {args.latency_ms:.0f} ms latency each')
     print(
