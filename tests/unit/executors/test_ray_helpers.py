@@ -156,7 +156,7 @@ def test_source_errors_reach_the_reader():
 
 
 def test_connection_failures_say_whether_the_token_was_the_problem(tmp_path, monkeypatch):
-    from synapse_sdk.plugins.executors.ray.actor import _connect_failure
+    from synapse_sdk.plugins.executors.ray._connect import connect_failure as _connect_failure
 
     monkeypatch.setenv('HOME', str(tmp_path))
     monkeypatch.delenv('RAY_AUTH_TOKEN', raising=False)

@@ -14,9 +14,13 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 from synapse_sdk.exceptions import ExecutorError
+from synapse_sdk.plugins.executors.ray._auth import auth_failure_hint, init_ray, is_auth_failure
+from synapse_sdk.plugins.executors.ray._ray import import_ray, loopback_environ
+from synapse_sdk.utils.redact import redact
 
 __all__ = ['CONNECT_TIMEOUT_ENV', 'DEFAULT_CONNECT_TIMEOUT', 'check_reachable', 'gcs_wait_environ', 'host_port']
 
@@ -131,3 +135,35 @@ def gcs_wait_environ(timeout: float) -> Iterator[None]:
         yield
     finally:
         os.environ.pop(_GCS_WAIT_ENV, None)
+
+
+def connect_ray(address: str | None, timeout: float | None = None) -> Any:
+    """The ``ray`` module, connected to ``address`` (an already connected one is kept): on 127.0.0.1 for a
+    local cluster, within ``timeout`` (:func:`connect_timeout`), or ExecutorError saying why and what to do."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return ray
+    loopback_environ()
+    seconds = connect_timeout(timeout)
+    check_reachable(address, seconds)
+    started = time.monotonic()
+    try:
+        with gcs_wait_environ(seconds):
+            init_ray(ray, address, log_to_driver=False, logging_level='WARNING')
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        if not is_auth_failure(exc) and time.monotonic() - started >= seconds:
+            raise ExecutorError(not_answering(address, seconds, _first_line(exc))) from exc
+        raise ExecutorError(connect_failure(address, exc)) from exc
+    return ray
+
+
+def connect_failure(address: str | None, exc: BaseException) -> str:
+    """The message of a failed ``ray.init``: the token refused (and how to give one), or Ray's first line."""
+    where = f'Cannot connect to the Ray cluster at {address!r}'
+    if is_auth_failure(exc):
+        return f'{where}: {auth_failure_hint()}'
+    return f'{where}: {_first_line(exc)}. Is it running? Start one with `ray start --head` or pass its address'
+
+
+def _first_line(exc: BaseException) -> str:
+    return (redact(str(exc)).strip().splitlines() or [type(exc).__name__])[0]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,11 @@ from synapse_sdk.exceptions import ExecutionError, ExecutorError
 from synapse_sdk.loggers import BaseLogger, ConsoleLogger
 from synapse_sdk.plugins._params_check import allow_unknown_default
 from synapse_sdk.plugins.executors.ray._actor_worker import ActionWorker
-from synapse_sdk.plugins.executors.ray._auth import auth_failure_hint, init_ray, is_auth_failure
-from synapse_sdk.plugins.executors.ray._connect import check_reachable, connect_timeout, gcs_wait_environ, not_answering
+from synapse_sdk.plugins.executors.ray._connect import connect_ray
 from synapse_sdk.plugins.executors.ray._failures import runtime_env_failure
 from synapse_sdk.plugins.executors.ray._packaging import build_archive
 from synapse_sdk.plugins.executors.ray._placement import DEFAULT_PLACEMENT_TIMEOUT, DEFAULT_START_TIMEOUT, await_start
-from synapse_sdk.plugins.executors.ray._ray import import_ray, loopback_environ, upload_runtime_env
+from synapse_sdk.plugins.executors.ray._ray import upload_runtime_env
 from synapse_sdk.plugins.executors.ray._relay import follow
 from synapse_sdk.plugins.executors.ray._runtime_env import PluginRuntime, worker_environ
 from synapse_sdk.plugins.executors.ray._target import checked_params, resolve_action
@@ -105,19 +103,7 @@ class RayActorExecutor:
     # ------------------------------------------------------------------ lifecycle
     def _connect(self) -> Any:
         if self._ray is None:
-            ray = import_ray()
-            if not ray.is_initialized():
-                loopback_environ()
-                timeout = connect_timeout(self.connect_timeout)
-                check_reachable(self.ray_address, timeout)
-                started = time.monotonic()
-                try:
-                    with gcs_wait_environ(timeout):
-                        init_ray(ray, self.ray_address, log_to_driver=False, logging_level='WARNING')
-                except (ConnectionError, RuntimeError, ValueError) as exc:
-                    if not is_auth_failure(exc) and time.monotonic() - started >= timeout:
-                        raise ExecutorError(not_answering(self.ray_address, timeout, _first(exc))) from exc
-                    raise ExecutorError(_connect_failure(self.ray_address, exc)) from exc
+            ray = connect_ray(self.ray_address, self.connect_timeout)
             self._ray = ray
         return self._ray
 
@@ -255,18 +241,6 @@ def _by_name(resolved: Any, plugin_dir: Path | None) -> bool:
     if not file:
         return False
     return Path(file).resolve().is_relative_to(plugin_dir)
-
-
-def _first(exc: BaseException) -> str:
-    return (redact(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def _connect_failure(address: str | None, exc: BaseException) -> str:
-    where = f'Cannot connect to the Ray cluster at {address!r}'
-    if is_auth_failure(exc):
-        return f'{where}: {auth_failure_hint()}'
-    first = (redact(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
-    return f'{where}: {first}. Is it running? Start one with `ray start --head` or pass its address'
 
 
 def _start_failure(exc: BaseException) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -96,29 +95,9 @@ class RayPipelineExecutor(PipelineRunner):
         return f'RayPipelineExecutor(ray_address={self.ray_address!r})'
 
     def _connect(self) -> Any:
-        from synapse_sdk.plugins.executors.ray._auth import init_ray, is_auth_failure
-        from synapse_sdk.plugins.executors.ray._connect import (
-            check_reachable,
-            connect_timeout,
-            gcs_wait_environ,
-            not_answering,
-        )
-        from synapse_sdk.plugins.executors.ray._ray import import_ray
+        from synapse_sdk.plugins.executors.ray._connect import connect_ray
 
-        ray = import_ray()
-        if ray.is_initialized():
-            return ray
-        timeout = connect_timeout(self.connect_timeout)
-        check_reachable(self.ray_address, timeout)
-        started = time.monotonic()
-        try:
-            with gcs_wait_environ(timeout):
-                init_ray(ray, self.ray_address, log_to_driver=False, logging_level='WARNING')
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            if not is_auth_failure(exc) and time.monotonic() - started >= timeout:
-                raise ExecutorError(not_answering(self.ray_address, timeout, _first(exc))) from exc
-            raise ExecutorError(f'Cannot connect to the Ray cluster at {self.ray_address!r}: {_first(exc)}') from exc
-        return ray
+        return connect_ray(self.ray_address, self.connect_timeout)
 
     def _actor_env(self, ray: Any, scratch: str) -> dict[str, Any]:
         from synapse_sdk.plugins.executors.ray._packaging import build_archive
